@@ -1,0 +1,80 @@
+"""Source spans, diagnostics, and the one error type every user-facing failure derives from.
+
+Errors are data first (file, line, column, message) and text second: passes return
+``Diagnostic`` values, and only the CLI turns them into the compiler-style report::
+
+    specs/broken.res:9:5: error: stage conv3_x: shortcut A pads with zeros, so it cannot ...
+        stage conv3_x: 4 x 32, stride 2
+        ^~~~~
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "note"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where something came from: 1-based line and column, end exclusive, in one file."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem with a spec, located at the span that caused it."""
+
+    span: Span
+    message: str
+    severity: Severity = "error"
+
+    def render(self, source: str | None = None) -> str:
+        """The compiler-tradition text: ``file:line:col: error: message`` plus a caret excerpt."""
+        head = f"{self.span}: {self.severity}: {self.message}"
+        excerpt = caret_excerpt(source, self.span) if source is not None else ""
+        return f"{head}\n{excerpt}" if excerpt else head
+
+
+class ResdslError(Exception):
+    """Base of every error a user can see; carries one or more diagnostics."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = tuple(diagnostics)
+        self.sources = dict(sources or {})
+        super().__init__("\n".join(d.message for d in self.diagnostics))
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
+
+
+def caret_excerpt(source: str, span: Span) -> str:
+    """The span's first line as written, with ``^~~~`` under the spanned columns."""
+    lines = source.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return ""
+    text = lines[span.line - 1].expandtabs(1)
+    start = max(span.column - 1, 0)
+    end = span.end_column - 1 if span.end_line == span.line else len(text)
+    width = max(min(end, len(text)) - start, 1)
+    # Non-printable characters (a stray control byte) would garble the terminal.
+    shown = "".join(c if c.isprintable() else "?" for c in text)
+    return f"{shown}\n{' ' * start}^{'~' * (width - 1)}"
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
+    return "\n".join(d.render(sources.get(d.span.file)) for d in diagnostics)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)

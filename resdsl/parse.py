@@ -1,0 +1,326 @@
+"""Stage 1 of the pipeline: text to AST.
+
+    >>> tree = parse('network n { input 3x32x32 classes 10 }', "n.res")
+    >>> tree.items[0].name.text
+    'n'
+
+The Lark grammar lives in ``grammars/res.lark`` (shipped as ``resdsl.grammars``). The
+Transformer below is purely structural: it builds :mod:`resdsl.syntax` nodes and keeps
+spans; every rule about meaning lives in later passes. Syntax errors become a
+:class:`~resdsl.diagnostics.ResdslError` that says what was expected in the language's own
+words, never Lark's terminal names.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import lark
+from lark import Token, Transformer, v_args
+
+from resdsl import syntax as s
+from resdsl.diagnostics import Diagnostic, ResdslError, Span
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    # Cached because building the LALR tables costs ~50 ms; the Lark object is never mutated.
+    grammar = resources.files("resdsl.grammars").joinpath("res.lark").read_text("utf-8")
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def parse(text: str, path: str) -> s.SourceFile:
+    """Parse the text of one .res file; raise ResdslError on a syntax error."""
+    try:
+        tree = _parser().parse(text)
+    except lark.exceptions.UnexpectedInput as error:
+        raise ResdslError([_syntax_diagnostic(error, path)], {path: text}) from None
+    try:
+        items = _Build(path).transform(tree)
+    except RecursionError:
+        span = Span(path, 1, 1, 1, 2)
+        diagnostic = Diagnostic(span, "expressions are nested too deeply to read")
+        raise ResdslError([diagnostic], {path: text}) from None
+    return s.SourceFile(path=path, source=text, items=tuple(items))
+
+
+# --- syntax errors in words a user knows ----------------------------------------------------
+
+_WORDS = {
+    "NAME": "a name",
+    "INT": "a number",
+    "DIMS": "a size such as 3x3",
+    "STRING": 'a file name in double quotes ("cifar.res")',
+    "$END": "the end of the file",
+}
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _WORDS:
+        return _WORDS[name]
+    try:
+        pattern = _parser().get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    return f"'{pattern.value}'" if isinstance(pattern, lark.lexer.PatternStr) else name.lower()
+
+
+def _expected(names: set[str] | frozenset[str]) -> str:
+    words = sorted({_describe_terminal(n) for n in names}, key=lambda w: (w.startswith("'"), w))
+    if not words:
+        return ""
+    if len(words) == 1:
+        return f"; expected {words[0]}"
+    return f"; expected {', '.join(words[:-1])} or {words[-1]}"
+
+
+def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str) -> Diagnostic:
+    if isinstance(error, lark.exceptions.UnexpectedToken) and error.token.type == "$END":
+        line, column = _end_position(error)
+        message = "unexpected end of file" + _expected(error.accepts or error.expected)
+        return Diagnostic(Span(path, line, column, line, column + 1), message)
+    if isinstance(error, lark.exceptions.UnexpectedEOF):
+        line, column = _end_position(error)
+        return Diagnostic(
+            Span(path, line, column, line, column + 1),
+            "unexpected end of file" + _expected(error.expected),
+        )
+    if isinstance(error, lark.exceptions.UnexpectedCharacters):
+        char = error.char
+        shown = repr(char) if char.isprintable() and char != "'" else f"U+{ord(char):04X}"
+        allowed = error.allowed or set()
+        message = f"unexpected character {shown}" + _expected(allowed)
+        return Diagnostic(
+            Span(path, error.line, error.column, error.line, error.column + 1), message
+        )
+    assert isinstance(error, lark.exceptions.UnexpectedToken)
+    token = error.token
+    expected = error.accepts or error.expected
+    message = f"unexpected {_show_token(token)}" + _expected(expected)
+    end_column = token.end_column if token.end_line == token.line else token.column + 1
+    return Diagnostic(Span(path, token.line, token.column, token.line, end_column), message)
+
+
+def _show_token(token: Token) -> str:
+    text = str(token)
+    if len(text) > 30:
+        text = text[:27] + "..."
+    return f"'{text}'"
+
+
+def _end_position(error: lark.exceptions.UnexpectedInput) -> tuple[int, int]:
+    token = getattr(error, "token", None)
+    line = getattr(token, "line", None) or getattr(error, "line", None)
+    column = getattr(token, "column", None) or getattr(error, "column", None)
+    if isinstance(line, int) and line > 0 and isinstance(column, int) and column > 0:
+        return line, column
+    return 1, 1
+
+
+# --- the structural Transformer -------------------------------------------------------
+
+
+def _span(path: str, token: Token) -> Span:
+    return Span(path, token.line, token.column, token.end_line, token.end_column)
+
+
+def _join(a: Span, b: Span) -> Span:
+    return Span(a.file, a.line, a.column, b.end_line, b.end_column)
+
+
+class _Option:
+    """A `, stride 2`-style option before it is folded into its statement."""
+
+    def __init__(self, key: str, value: object, name: s.Name):
+        self.key, self.value, self.name = key, value, name
+
+
+@v_args(meta=True)
+class _Build(Transformer):
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _meta_span(self, meta) -> Span:
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _name(self, token: Token) -> s.Name:
+        return s.Name(str(token), _span(self.path, token))
+
+    # expressions
+    def int(self, meta, children):
+        (token,) = children
+        return s.Int(int(token), _span(self.path, token))
+
+    def var(self, meta, children):
+        (token,) = children
+        return s.Var(str(token), _span(self.path, token))
+
+    def _binop(self, op, children):
+        left, right = children
+        return s.BinOp(op, left, right, _join(left.span, right.span))
+
+    def add(self, meta, children):
+        return self._binop("+", children)
+
+    def sub(self, meta, children):
+        return self._binop("-", children)
+
+    def mul(self, meta, children):
+        return self._binop("*", children)
+
+    def _dims_token(self, token: Token) -> s.Dims:
+        parts, column = [], token.column
+        for text in str(token).split("x"):
+            span = Span(self.path, token.line, column, token.line, column + len(text))
+            parts.append(s.Int(int(text), span))
+            column += len(text) + 1
+        return s.Dims(tuple(parts), _span(self.path, token))
+
+    def dims(self, meta, children):
+        return self._dims_token(children[0])
+
+    def dims_spaced(self, meta, children):
+        return s.Dims(tuple(children), _join(children[0].span, children[-1].span))
+
+    # settings
+    def input(self, meta, children):
+        keyword, dims = children
+        return s.Input(dims, _span(self.path, keyword))
+
+    def classes(self, meta, children):
+        keyword, count = children
+        return s.Classes(count, _span(self.path, keyword))
+
+    def shortcut(self, meta, children):
+        keyword, option = children
+        return s.Shortcut(self._name(option), _span(self.path, keyword))
+
+    def _option(self, key, meta, value):
+        return _Option(key, value, s.Name(key, self._meta_span(meta)))
+
+    def expansion(self, meta, children):
+        return self._option("expansion", meta, children[0])
+
+    def stride_on(self, meta, children):
+        return self._option("stride on", meta, self._dims_token(children[0]))
+
+    def zero_init(self, meta, children):
+        return self._option("zero init", meta, True)
+
+    def channels(self, meta, children):
+        return self._option("channels", meta, children[0])
+
+    def stride(self, meta, children):
+        return self._option("stride", meta, children[0])
+
+    def padding(self, meta, children):
+        return self._option("padding", meta, children[0])
+
+    @staticmethod
+    def _fold(options: list[_Option]) -> tuple[dict[str, object], tuple[s.Name, ...]]:
+        """First occurrence of each option wins; the rest are kept to be reported."""
+        chosen: dict[str, object] = {}
+        repeated = []
+        for option in options:
+            if option.key in chosen:
+                repeated.append(option.name)
+            else:
+                chosen[option.key] = option.value
+        return chosen, tuple(repeated)
+
+    def block(self, meta, children):
+        keyword, kind, *options = children
+        chosen, repeated = self._fold(options)
+        return s.Block(
+            kind=self._name(kind),
+            expansion=chosen.get("expansion"),
+            stride_on=chosen.get("stride on"),
+            zero_init=bool(chosen.get("zero init", False)),
+            span=_span(self.path, keyword),
+            repeated=repeated,
+        )
+
+    # body
+    def layer(self, meta, children):
+        kind, kernel, *options = children
+        chosen, repeated = self._fold(options)
+        return s.Layer(
+            kind=self._name(kind),
+            kernel=self._dims_token(kernel) if kernel is not None else None,
+            channels=chosen.get("channels"),
+            stride=chosen.get("stride"),
+            padding=chosen.get("padding"),
+            span=_span(self.path, kind),
+            repeated=repeated,
+        )
+
+    def _section(self, kind, children):
+        keyword, *layers = children
+        return s.Section(kind, tuple(layers), _span(self.path, keyword))
+
+    def stem(self, meta, children):
+        return self._section("stem", children)
+
+    def head(self, meta, children):
+        return self._section("head", children)
+
+    def label(self, meta, children):
+        return self._name(children[0])
+
+    def stage(self, meta, children):
+        keyword, label, *rest = children
+        if isinstance(rest[0], Token):  # `3x64` written as one size
+            blocks, width = self._dims_token(rest[0]).parts[:2]
+            size_parts = len(str(rest[0]).split("x"))
+            options = rest[1:]
+        else:
+            blocks, width, *options = rest
+            size_parts = 2
+        chosen, repeated = self._fold(options)
+        if size_parts != 2:  # `stage 3x64x2`: keep the extra part visible to elaboration
+            repeated += (s.Name("size", _span(self.path, rest[0])),)
+        return s.Stage(
+            label=label,
+            blocks=blocks,
+            width=width,
+            stride=chosen.get("stride"),
+            span=_span(self.path, keyword),
+            repeated=repeated,
+        )
+
+    # items
+    def params(self, meta, children):
+        return tuple(self._name(token) for token in children)
+
+    def network(self, meta, children):
+        keyword, name, params, *body = children
+        return s.Network(self._name(name), params or (), tuple(body), _span(self.path, keyword))
+
+    def argument(self, meta, children):
+        name, value = children
+        return s.Argument(self._name(name), value)
+
+    def arguments(self, meta, children):
+        return tuple(child for child in children if child is not None)
+
+    def overrides(self, meta, children):
+        return tuple(children)
+
+    def derivation(self, meta, children):
+        keyword, name, base, arguments, overrides = children
+        return s.Derivation(
+            name=self._name(name),
+            base=self._name(base),
+            arguments=arguments or (),
+            overrides=overrides or (),
+            span=_span(self.path, keyword),
+        )
+
+    def use(self, meta, children):
+        _keyword, string = children
+        return s.Use(str(string)[1:-1], _span(self.path, string))
+
+    def start(self, meta, children):
+        return children

@@ -1,0 +1,182 @@
+"""The abstract syntax tree of a .res file: small frozen dataclasses, each with its source span.
+
+The tree says only what was written. What it means (defaults, parameters, expansion of
+``stage 36 x 256`` into 36 blocks) is the business of :mod:`resdsl.elaborate`.
+
+A statement's ``span`` is the span of its keyword (``stage``, ``conv``), which is where a
+diagnostic about the statement points; expressions and names carry their own spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from resdsl.diagnostics import Span
+
+# --- expressions: integers, parameters, + - * -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Int:
+    value: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: Literal["+", "-", "*"]
+    left: Expr
+    right: Expr
+    span: Span
+
+
+Expr = Int | Var | BinOp
+
+
+@dataclass(frozen=True)
+class Name:
+    """An identifier as written, with its span (network, parameter, block or shortcut name)."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Dims:
+    """A size such as ``3x224x224`` or ``3 x s x s``."""
+
+    parts: tuple[Expr, ...]
+    span: Span
+
+
+# --- settings: the top-level statements a derivation's `with` may override ----------------
+
+
+@dataclass(frozen=True)
+class Input:
+    dims: Dims
+    span: Span
+
+
+@dataclass(frozen=True)
+class Classes:
+    count: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """``shortcut A | B | C | none``; the value is checked by elaboration, not the grammar."""
+
+    option: Name
+    span: Span
+
+
+@dataclass(frozen=True)
+class Block:
+    """``block basic`` or ``block bottleneck, stride on 3x3, expansion 4, zero init``."""
+
+    kind: Name
+    expansion: Expr | None
+    stride_on: Dims | None
+    zero_init: bool
+    span: Span
+    repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
+
+
+Setting = Input | Classes | Shortcut | Block
+
+# --- the body of a network ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a stem or head: ``conv 7x7, 64, stride 2``, ``maxpool 3x3``, ``fc``."""
+
+    kind: Name
+    kernel: Dims | None
+    channels: Expr | None
+    stride: Expr | None
+    padding: Expr | None
+    span: Span
+    repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
+
+
+@dataclass(frozen=True)
+class Section:
+    """``stem { ... }`` or ``head { ... }``."""
+
+    kind: Literal["stem", "head"]
+    layers: tuple[Layer, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Stage:
+    """``stage conv3_x: 4 x 128, stride 2``: ``blocks`` blocks of width ``width``."""
+
+    label: Name | None
+    blocks: Expr
+    width: Expr
+    stride: Expr | None
+    span: Span
+    repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
+
+
+Statement = Setting | Section | Stage
+
+# --- top-level items ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Use:
+    """``use "cifar.res"``: the networks of another file, path relative to this one."""
+
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network, or a family of networks when it has parameters."""
+
+    name: Name
+    params: tuple[Name, ...]
+    body: tuple[Statement, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: Name
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """``network resnet56 = cifar_resnet(n=9) with shortcut none``."""
+
+    name: Name
+    base: Name
+    arguments: tuple[Argument, ...]
+    overrides: tuple[Setting, ...]
+    span: Span
+
+
+Item = Use | Network | Derivation
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One parsed .res file."""
+
+    path: str
+    source: str
+    items: tuple[Item, ...]
