@@ -1,0 +1,23 @@
+"""The bundled training runner: ``resdsl train generated/NAME.py``.
+
+The only part of resdsl that imports torch, and it does so lazily: importing this package (or
+:mod:`resdsl.train.config`) never imports torch, so ``resdsl check/compile/stats`` stay fast.
+
+Public API, kept stable for the experiments built on it::
+
+    from resdsl.train.config import TrainConfig, recipe
+    from resdsl.train.runner import train, RunSummary
+
+    summary = train(recipe("digits", module="generated/resnet20.py", steps=300))
+    print(summary.final_test_error)
+
+Modules: ``config`` (recipes, lr schedule), ``module`` (load a generated file), ``data``
+(digits, CIFAR, ImageFolder, synthetic), ``checkpoint`` (atomic save, safe load), ``runner`` (the
+loop, DDP), ``report`` (metrics.jsonl, progress), ``plot`` (Fig. 6 style PNG), ``command`` (click).
+"""
+
+from __future__ import annotations
+
+from resdsl.train.errors import TrainError
+
+__all__ = ["TrainError"]

@@ -1,0 +1,113 @@
+"""``resdsl train``: the click command, thin. torch is imported only inside the function body, so
+``resdsl --help`` and the compiler commands never pay for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from resdsl.train.config import RECIPES
+from resdsl.train.errors import TrainError
+
+
+def _milestones(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+
+
+@click.command()
+@click.argument("module", required=False, metavar="MODULE")
+@click.option(
+    "--recipe",
+    "recipe_name",
+    type=click.Choice(sorted(RECIPES)),
+    default="digits",
+    show_default=True,
+    help="Preset of every value below; each flag overrides one.",
+)
+@click.option(
+    "--data", help="digits (default) | synthetic | cifar10:DIR | cifar100:DIR | imagefolder:DIR."
+)
+@click.option("--out", help="Output folder (default runs/NAME-TIMESTAMP); must be new or empty.")
+@click.option("--resume", metavar="DIR", help="Continue the run in DIR exactly where it stopped.")
+@click.option("--steps", type=int, help="Total iterations.")
+@click.option("--epochs", type=float, help="Train this many epochs instead of --steps.")
+@click.option("--batch-size", type=int, help="Global mini-batch, split across processes.")
+@click.option("--lr", type=float, help="Base learning rate.")
+@click.option("--momentum", type=float, help="SGD momentum.")
+@click.option("--weight-decay", type=float, help="L2 weight decay.")
+@click.option(
+    "--milestones", callback=_milestones, help="Comma-separated points where lr is divided."
+)
+@click.option(
+    "--milestone-unit", type=click.Choice(["step", "epoch"]), help="Unit of --milestones."
+)
+@click.option("--lr-decay", type=float, help="Factor applied to lr at each milestone.")
+@click.option(
+    "--warmup",
+    type=click.Choice(["auto", "on", "off"]),
+    help="The paper's 0.01 warm-up (auto: very deep nets).",
+)
+@click.option("--warmup-lr", type=float, help="Learning rate while warming up.")
+@click.option("--val-split", type=int, help="Training images held out for validation.")
+@click.option("--crop-pad", type=int, help="Padding for the random crop; 0 disables it.")
+@click.option("--flip/--no-flip", default=None, help="Random horizontal flips.")
+@click.option("--eval-every", type=int, help="Iterations between evaluations.")
+@click.option(
+    "--ckpt-every", type=int, help="Iterations between last.pt writes (0: at evaluations)."
+)
+@click.option("--eval-batch-size", type=int, help="Per-process batch for evaluation.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    help="Where to train (auto: CUDA if present).",
+)
+@click.option(
+    "--compile/--no-compile", "compile_", default=None, help="torch.compile (default: on for CUDA)."
+)
+@click.option("--compile-mode", help="torch.compile mode: default, reduce-overhead, max-autotune.")
+@click.option("--amp/--no-amp", default=None, help="bf16 autocast (default: on for CUDA).")
+@click.option(
+    "--channels-last/--no-channels-last", default=None, help="NHWC layout (default: on for CUDA)."
+)
+@click.option("--threads", type=int, help="CPU threads per process (0: cores / processes).")
+@click.option("--workers", type=int, help="Loader processes for imagefolder data.")
+@click.option("--seed", type=int, help="Seed for weights, data order and augmentation.")
+@click.option(
+    "--verify/--no-verify", default=None, help="Check CIFAR files against official md5 sums."
+)
+@click.option("--download", is_flag=True, default=None, help="Fetch CIFAR if the folder lacks it.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: when a terminal)."
+)
+def train(module: str | None, recipe_name: str, compile_: bool | None, **options: Any) -> None:
+    """Train a generated network: resdsl train generated/NAME.py [--data ...] [--steps N].
+
+    Writes metrics.jsonl, last.pt, best.pt and errors.png to the output folder. Under
+    `torchrun --nproc_per_node=N -m resdsl train ...` it runs DistributedDataParallel.
+    """
+    from resdsl.train.config import recipe
+
+    overrides = {k: v for k, v in options.items() if v is not None}
+    if compile_ is not None:
+        overrides["compile"] = compile_
+    if not module and not options.get("resume"):
+        raise click.UsageError("give a generated module (generated/NAME.py) or --resume DIR")
+    try:
+        config = recipe(recipe_name, module=module or "", **overrides)
+        from resdsl.train.runner import train as run  # imports torch
+
+        run(config)
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
+
+
+if __name__ == "__main__":  # python -m resdsl.train.command, for torchrun without the full CLI
+    train()

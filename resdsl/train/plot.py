@@ -1,0 +1,48 @@
+"""Training and test error against iterations, drawn like Fig. 6 of the paper.
+
+Thin dashed lines for training error, bold lines for test error, iterations in units of 1e4 on the
+x axis, error in percent on the y axis. :func:`plot_runs` overlays several runs (one colour each),
+which is what the degradation experiment (plain vs residual, 20 to 110 layers) needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt
+
+from resdsl.train.checkpoint import atomic_write
+
+
+def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, title: str = "") -> Path:
+    """Write a PNG of every run's train (dashed) and test (bold) error; returns ``path``."""
+    longest = max((r["step"] for records in runs.values() for r in records), default=1)
+    scale = 1e4 if longest >= 2e4 else 1.0
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for colour, (label, records) in zip(plt.cm.tab10.colors, runs.items(), strict=False):
+        steps = [r["step"] / scale for r in records]
+        train = [100 * r["train_error"] for r in records]
+        test = [100 * r["test_error"] for r in records]
+        ax.plot(steps, train, linestyle="--", linewidth=1, color=colour)
+        ax.plot(steps, test, linestyle="-", linewidth=2, color=colour, label=label)
+    ax.set_xlabel("iter. (1e4)" if scale > 1 else "iter.")
+    ax.set_ylabel("error (%)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(title="dashed: train, bold: test", fontsize=8, title_fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)
+    return path
+
+
+def plot_run(records: Sequence[Mapping[str, Any]], path: Path, label: str) -> Path:
+    """One run's curves, the ``errors.png`` of every output folder."""
+    return plot_runs({label: records}, path, title=label)
