@@ -134,3 +134,44 @@ def test_validation_split_is_held_out(cifar10_dir: Path, small_config) -> None:
 def test_bad_data_specs(spec: str) -> None:
     with pytest.raises(TrainError, match="is not one of digits"):
         parse_data(spec)
+
+
+def _write_folder(root: Path) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 12), ("val", 4)):
+        for label, name in enumerate(("cat", "dog")):
+            (root / split / name).mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 80, (40 + 8 * i, 48, 3), dtype=np.uint8)
+                pixels[..., label] = 255  # the class is the colour
+                Image.fromarray(pixels).save(root / split / name / f"{i}.png")
+    return root
+
+
+def test_imagefolder_streams_scaled_crops(tmp_path: Path, small_config) -> None:
+    root = _write_folder(tmp_path / "images")
+    config = small_config(data=f"imagefolder:{root}", batch_size=8, workers=0, flip=True)
+    source = open_source(config, (3, 16, 16), 2, device=CPU)
+    assert (source.classes, source.num_train, source.steps_per_epoch) == (2, 24, 3)
+    x, y = next(source.train_batches(4))
+    again, _ = next(open_source(config, (3, 16, 16), 2, device=CPU).train_batches(4))
+    assert x.shape == (8, 3, 16, 16) and torch.equal(x, again)  # crops are a function of the step
+    test = list(source.eval_batches("test"))
+    assert sum(len(y) for _, y in test) == 8
+    # red images are class 0 (cat), green ones class 1 (dog): the channels say which
+    x, y = test[0]
+    assert torch.equal((x[:, 0].mean((1, 2)) < x[:, 1].mean((1, 2))).long(), y)
+
+
+def test_imagefolder_errors(tmp_path: Path, small_config) -> None:
+    root = _write_folder(tmp_path / "images")
+    (root / "val" / "bird").mkdir()
+    with pytest.raises(TrainError, match="classes bird are not among the training classes"):
+        open_source(small_config(data=f"imagefolder:{root}"), (3, 16, 16), 2, device=CPU)
+    (tmp_path / "empty" / "train" / "cat").mkdir(parents=True)
+    with pytest.raises(TrainError, match="no images"):
+        open_source(
+            small_config(data=f"imagefolder:{tmp_path / 'empty'}"), (3, 16, 16), 2, device=CPU
+        )

@@ -1,0 +1,180 @@
+"""``imagefolder:DIR``: ImageNet-style folders streamed from disk, ``DIR/train/CLASS/*.jpg`` for
+training and ``DIR/val/CLASS/*.jpg`` for evaluation (reported as the test error, as the paper does).
+
+Training images get the paper's scale augmentation (section 3.4): the shorter side is resized to a
+random length in [scale_min, scale_max], then a random crop of the network's input size is taken and
+maybe flipped. Evaluation resizes the shorter side to scale_min and takes the centre crop. The
+scales are written for a 224 input and scale with the network's input (a 112 network samples
+[128, 240]).
+
+Decoding happens in loader workers; the crop parameters of every image are a pure function of
+(seed, step, position in the batch), so a resumed run sees the same crops. Normalisation subtracts a
+per-channel mean on the device (the ImageNet mean: with random scales a per-pixel mean is
+undefined).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from resdsl.train.config import TrainConfig
+from resdsl.train.data import Batch, epoch_order
+from resdsl.train.errors import TrainError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".tiff"}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+
+
+def scan(
+    directory: Path, classes: list[str] | None = None
+) -> tuple[list[str], list[tuple[Path, int]]]:
+    """Class names (sorted sub-folders) and (image, label) pairs under ``directory``."""
+    if not directory.is_dir():
+        raise TrainError(
+            f"{directory.parent} has no {directory.name}/ folder "
+            f"(expected {directory.name}/CLASS/*.jpg)"
+        )
+    found = sorted(p.name for p in directory.iterdir() if p.is_dir())
+    classes = classes or found
+    if not classes:
+        raise TrainError(f"{directory}: no class folders (expected {directory}/CLASS/*.jpg)")
+    unknown = sorted(set(found) - set(classes))
+    if unknown:
+        raise TrainError(
+            f"{directory}: classes {', '.join(unknown[:5])} are not among the training classes"
+        )
+    index = {name: i for i, name in enumerate(classes)}
+    samples = [
+        (path, index[name])
+        for name in found
+        for path in sorted((directory / name).iterdir())
+        if path.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    if not samples:
+        raise TrainError(f"{directory}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return classes, samples
+
+
+class Images(Dataset):
+    """Decodes one image per item; an item is (index, seed), seed < 0 meaning evaluation."""
+
+    def __init__(
+        self,
+        samples: list[tuple[Path, int]],
+        input_shape: tuple[int, int, int],
+        config: TrainConfig,
+    ):
+        self.samples, self.input_shape, self.config = samples, input_shape, config
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int]:
+        from PIL import Image
+
+        index, seed = item
+        path, label = self.samples[index]
+        c, h, w = self.input_shape
+        ratio = h / 224
+        try:
+            with Image.open(path) as img:
+                img = img.convert("RGB" if c == 3 else "L")
+                rng = random.Random(seed)
+                if seed >= 0:
+                    short = rng.randint(
+                        round(self.config.scale_min * ratio), round(self.config.scale_max * ratio)
+                    )
+                else:
+                    short = round(self.config.scale_min * ratio)
+                short = max(short, h, w)
+                scale = short / min(img.size)
+                img = img.resize(
+                    (max(w, round(img.width * scale)), max(h, round(img.height * scale))),
+                    Image.BILINEAR,
+                )
+                if seed >= 0:
+                    left, top = rng.randint(0, img.width - w), rng.randint(0, img.height - h)
+                else:
+                    left, top = (img.width - w) // 2, (img.height - h) // 2
+                img = img.crop((left, top, left + w, top + h))
+                if seed >= 0 and self.config.flip and rng.random() < 0.5:
+                    img = img.transpose(Image.FLIP_LEFT_RIGHT)
+                array = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+        except OSError as e:
+            raise TrainError(f"{path}: cannot read image ({e})") from e
+        return torch.from_numpy(array.copy()).permute(2, 0, 1), label
+
+
+class StepBatches:
+    """This rank's items of every global batch from ``start`` on, in-memory order."""
+
+    def __init__(self, n: int, config: TrainConfig, start: int, rank: int, world: int) -> None:
+        self.n, self.config, self.start, self.rank, self.world = n, config, start, rank, world
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        batch, spe = self.config.batch_size, self.n // self.config.batch_size
+        step = self.start
+        while True:
+            epoch, i = divmod(step, spe)
+            order = epoch_order(self.n, self.config.seed, epoch)[i * batch : (i + 1) * batch]
+            mine = order[self.rank :: self.world].tolist()
+            base = (self.config.seed * 1_000_003 + step) * 1_009
+            yield [(index, base + self.rank * batch + j) for j, index in enumerate(mine)]
+            step += 1
+
+
+class FolderSource:
+    def __init__(self, directory: Path, config: TrainConfig, input_shape: tuple[int, int, int],
+                 device: torch.device, rank: int, world: int,
+                 channels_last: bool) -> None:  # fmt: skip
+        if not directory.is_dir():
+            raise TrainError(f"{directory}: no such data folder (from --data {config.data})")
+        if config.val_split:
+            raise TrainError(
+                "val_split is not supported for imagefolder data; val/ is the test set"
+            )
+        names, self.train_samples = scan(directory / "train")
+        _, self.test_samples = scan(directory / "val", names)
+        self.name, self.classes, self.has_val = "imagefolder", len(names), False
+        self.num_train = len(self.train_samples)
+        self.steps_per_epoch = self.num_train // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise TrainError(
+                f"batch size {config.batch_size} exceeds the {self.num_train} training images"
+            )
+        self.config, self.input_shape, self.device = config, input_shape, device
+        self.rank, self.world, self.channels_last = rank, world, channels_last
+        mean = IMAGENET_MEAN if input_shape[0] == 3 else (sum(IMAGENET_MEAN) / 3,)
+        self.mean = torch.tensor(mean, device=device).view(-1, 1, 1)
+
+    def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
+        workers = self.config.workers
+        return DataLoader(dataset, num_workers=workers, pin_memory=self.device.type == "cuda",
+                          prefetch_factor=4 if workers else None, **kwargs)  # fmt: skip
+
+    def _finish(self, x: torch.Tensor, y: torch.Tensor) -> Batch:
+        x = x.to(self.device, non_blocking=True).float().div_(255) - self.mean
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y.to(self.device, non_blocking=True)
+
+    def train_batches(self, start_step: int) -> Iterator[Batch]:
+        sampler = StepBatches(self.num_train, self.config, start_step, self.rank, self.world)
+        for x, y in self._loader(
+            Images(self.train_samples, self.input_shape, self.config), batch_sampler=sampler
+        ):
+            yield self._finish(x, y)
+
+    def eval_batches(self, which: str) -> Iterator[Batch]:
+        mine = list(range(self.rank, len(self.test_samples), self.world))
+        items = [(i, -1) for i in mine]
+        loader = self._loader(Images(self.test_samples, self.input_shape, self.config),
+                              sampler=items, batch_size=self.config.eval_batch_size)  # fmt: skip
+        for x, y in loader:
+            yield self._finish(x, y)
