@@ -47,3 +47,13 @@ def test_missing_or_wrong_kind_of_file(tmp_path: Path) -> None:
     (tmp_path / "spec.res").write_text("network x")
     with pytest.raises(TrainError, match=r"expected a \.py file"):
         load_generated(tmp_path / "spec.res")
+
+
+def test_resnet20_fixture_matches_the_paper() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "resnet20.py"
+    generated = load_generated(path)
+    model = generated.build(num_classes=10)
+    assert count_params(model) == generated.meta["params"] == 269722  # 0.27M, Table 6
+    assert weighted_depth(model) == 20
