@@ -105,7 +105,7 @@ class ProgressBar:
 
 
 def stderr_console() -> Console:
-    return Console(file=sys.stderr)
+    return Console(file=sys.stderr, soft_wrap=True)  # log lines stay whole when piped
 
 
 def percent(value: float | None) -> str:

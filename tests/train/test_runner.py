@@ -196,3 +196,11 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
     a = torch.load(killed / "last.pt", weights_only=True)["model"]
     b = torch.load(reference.out_dir / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_compiled_run_on_the_cpu(tmp_path: Path, small_config) -> None:
+    summary = train(small_config(out=str(tmp_path / "run"), steps=4, eval_every=2, compile=True))
+    records = _records(summary.out_dir)
+    assert [r["step"] for r in records] == [2, 4]
+    assert all(0 <= r["test_error"] <= 1 and r["train_loss"] > 0 for r in records)
