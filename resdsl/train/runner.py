@@ -106,27 +106,63 @@ def train(config: TrainConfig) -> RunSummary:
     ranks = distributed.open_ranks(use_cuda)
     old_threads = torch.get_num_threads()
     try:
-        return _train(config, state, generated, ranks)
+        run, loop = _setup(config, state, generated, ranks)
+        return _loop(run, loop)
     finally:
         torch.set_num_threads(old_threads)
         distributed.close(ranks)
 
 
-def _train(
+@dataclass(frozen=True)
+class _Run:
+    """Everything fixed for the length of a run."""
+
+    config: TrainConfig
+    network: str
+    params: int
+    out: Path
+    device: torch.device
+    ranks: distributed.Ranks
+    source: Source
+    model: nn.Module  # the plain module: checkpoints, buffers, evaluation
+    train_model: nn.Module  # what the loop calls: maybe DDP-wrapped, maybe compiled
+    eval_model: nn.Module  # maybe compiled
+    optimizer: torch.optim.Optimizer
+    amp: bool
+    total: int
+    milestones: tuple[int, ...]
+    log: MetricsLog
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+
+@dataclass
+class _Loop:
+    """What changes as the run goes: exactly what ``last.pt`` stores besides weights/optimiser."""
+
+    step: int
+    warming: bool
+    best: float  # lowest validation (or test) error so far
+    seconds: float  # training seconds of earlier segments and windows
+    window: (
+        torch.Tensor
+    )  # device sums since the last evaluation: loss, wrong, seen, warm-up wrong, seen
+
+
+def _setup(
     config: TrainConfig, state: dict[str, Any] | None, generated: Any, ranks: distributed.Ranks
-) -> RunSummary:
+) -> tuple[_Run, _Loop]:
+    """Check everything (module, data, checkpoint, output folder), then build the run."""
     device = pick_device(config, ranks.local_rank)
     cuda = device.type == "cuda"
     compiled = cuda if config.compile is None else config.compile
-    amp = cuda if config.amp is None else config.amp
     channels_last = cuda if config.channels_last is None else config.channels_last
     torch.set_num_threads(config.threads or max(1, (os.cpu_count() or 1) // ranks.local_world))
     if cuda:
         torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = (
-            True  # fixed input shapes: let cuDNN pick the fastest kernels
-        )
-    source: Source = open_source(
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
+    source = open_source(
         config,
         generated.input_shape,
         int(generated.meta["classes"]),
@@ -140,241 +176,222 @@ def _train(
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     params = count_params(model)
-    if state is not None:
-        check_matches(Path(config.resume) / "last.pt", state, generated.name, params)
-    out = prepare_out(config, generated.name, ranks)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
     )
-    spe = source.steps_per_epoch
-    total, milestones = config.total_steps(spe), config.milestone_steps(spe)
-    step, seconds_before, best = 0, 0.0, float("inf")
-    warming = config.warmup == "on" or (
-        config.warmup == "auto" and weighted_depth(model) >= config.warmup_depth
+    deep = weighted_depth(model) >= config.warmup_depth
+    loop = _Loop(
+        step=0,
+        warming=config.warmup == "on" or (config.warmup == "auto" and deep),
+        best=float("inf"),
+        seconds=0.0,
+        window=torch.zeros(5, device=device, dtype=torch.float64),
     )
-    # Running sums on the device, read only at evaluations: loss, wrong, seen, warm-up wrong, seen.
-    window = torch.zeros(5, device=device, dtype=torch.float64)
     if state is not None:
-        load_model_state(Path(config.resume) / "last.pt", model, state["model"])
+        path = Path(config.resume or "") / "last.pt"
+        check_matches(path, state, generated.name, params)
+        load_model_state(path, model, state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        step, warming, best = int(state["step"]), bool(state["warming"]), float(state["best_error"])
-        seconds_before = float(state["seconds"])
-        window = state["window"].to(device) if ranks.leader else window
+        loop = _Loop(
+            int(state["step"]),
+            bool(state["warming"]),
+            float(state["best_error"]),
+            float(state["seconds"]),
+            state["window"].to(device) if ranks.leader else loop.window,
+        )
         torch.set_rng_state(state["rng_cpu"])
+    out = prepare_out(config, generated.name, ranks)
     distributed.barrier(ranks)  # every rank has checked everything; now rank 0 may write
     log = MetricsLog(out / "metrics.jsonl")
     if ranks.leader:
         out.mkdir(parents=True, exist_ok=True)
         if state is not None:
-            log.truncate_after(step)
-    console = stderr_console()
-    show = ranks.leader and (console.is_terminal if config.progress is None else config.progress)
+            log.truncate_after(loop.step)
     train_model: nn.Module = model
     if ranks.active:
         train_model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if cuda else None
         )
     eval_model: nn.Module = model
-    if compiled:
+    if compiled:  # explicit and announced: the first iterations pay for it
         if ranks.leader:
-            console.print(
-                f"compiling {generated.name} with torch.compile (mode {config.compile_mode}); "
-                "the first iterations are slower",
-                highlight=False,
+            stderr_console().print(
+                f"compiling {generated.name} with torch.compile (mode "
+                f"{config.compile_mode}); the first iterations are slower"
             )
         train_model = torch.compile(train_model, mode=config.compile_mode)
         eval_model = torch.compile(model, mode=config.compile_mode)
-    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)  # noqa: E731
-    bar = ProgressBar(total, step, show, console)
-    if state is not None and ranks.leader:
-        bar.log(f"resuming {out} at iteration {step} of {total}")
-    batches = source.train_batches(step)
+    spe = source.steps_per_epoch
+    run = _Run(
+        config,
+        generated.name,
+        params,
+        out,
+        device,
+        ranks,
+        source,
+        model,
+        train_model,
+        eval_model,
+        optimizer,
+        cuda if config.amp is None else config.amp,
+        config.total_steps(spe),
+        config.milestone_steps(spe),
+        log,
+    )
+    return run, loop
+
+
+def _loop(run: _Run, loop: _Loop) -> RunSummary:
+    config, ranks = run.config, run.ranks
+    console = stderr_console()
+    show = ranks.leader and (console.is_terminal if config.progress is None else config.progress)
+    bar = ProgressBar(run.total, loop.step, show, console)
+    if config.resume:
+        bar.log(f"resuming {run.out} at iteration {loop.step} of {run.total}")
+    batches = run.source.train_batches(loop.step)
     last: dict[str, Any] = {}
-    seg_images, seg_train_s = 0, 0.0
-    win_start, win_images = time.perf_counter(), 0
-    model.train()
-    while step < total:
-        lr = learning_rate(
-            step,
-            base=config.lr,
-            milestones=milestones,
-            decay=config.lr_decay,
-            warming=warming,
-            warmup_lr=config.warmup_lr,
-        )
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x, y = next(batches)
-        with autocast():
-            logits = train_model(x)
-            loss = F.cross_entropy(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        wrong = (logits.detach().argmax(1) != y).sum()
-        window += torch.stack(
-            [
-                loss.detach().double() * y.numel(),
-                wrong.double(),
-                torch.tensor(y.numel(), device=device, dtype=torch.float64),
-                wrong.double(),
-                torch.tensor(y.numel(), device=device, dtype=torch.float64),
-            ]
-        )
-        step += 1
-        win_images += config.batch_size
-        if warming and step % WARMUP_WINDOW == 0:
-            warm = distributed.all_sum(ranks, window[3:5])
-            warming = bool(warm[0] / warm[1] >= config.warmup_error)
-            window[3:5] = 0
-        bar.update(step)
-        if step % config.eval_every and step != total:
-            if config.ckpt_every and step % config.ckpt_every == 0:
-                _checkpoint(
-                    out,
-                    config,
-                    generated.name,
-                    params,
-                    step,
-                    warming,
-                    best,
-                    window,
-                    model,
-                    optimizer,
-                    seconds_before + seg_train_s + time.perf_counter() - win_start,
-                    ranks,
-                )
+    images, train_s = 0, 0.0  # this segment's, for the summary's throughput
+    started, window_images = time.perf_counter(), 0
+    run.model.train()
+    while loop.step < run.total:
+        lr = _iteration(run, loop, next(batches))
+        window_images += config.batch_size
+        bar.update(loop.step)
+        if loop.step % config.eval_every and loop.step != run.total:
+            if config.ckpt_every and loop.step % config.ckpt_every == 0:
+                _save(run, loop, "last.pt", extra_seconds=time.perf_counter() - started)
             continue
-        sums = distributed.all_sum(ranks, window[:3])  # syncs the device: timings below are real
-        elapsed = time.perf_counter() - win_start
-        seg_train_s += elapsed
-        seg_images += win_images
-        window[:3] = 0
-        distributed.sync_buffers(ranks, model)
-        model.eval()
-        with torch.no_grad(), autocast():
-            val = _error(eval_model, source, "val", ranks) if source.has_val else None
-            test = _error(eval_model, source, "test", ranks)
-        model.train()
-        last = dict(
-            step=step,
-            epoch=round(step / spe, 3),
-            lr=lr,
-            train_loss=float(sums[0] / sums[2]),
-            train_error=float(sums[1] / sums[2]),
-            val_error=val,
-            test_error=test,
-            images_per_s=win_images / elapsed,
-            seconds=seconds_before + seg_train_s,
+        sums = distributed.all_sum(ranks, loop.window[:3])  # syncs the device: timings are real
+        elapsed = time.perf_counter() - started
+        loop.seconds += elapsed
+        loop.window[:3] = 0
+        images, train_s = images + window_images, train_s + elapsed
+        last = _evaluate(run, loop, lr, sums, window_images / elapsed)
+        bar.update(
+            loop.step,
+            {
+                "loss": last["train_loss"],
+                "error": last["train_error"],
+                "lr": lr,
+                "images_per_s": last["images_per_s"],
+            },
         )
-        chosen = val if val is not None else test
-        if ranks.leader:
-            log.append(last)
-            plot_run(read_metrics(log.path), out / "errors.png", generated.name)
-            bar.update(
-                step,
-                {
-                    "loss": last["train_loss"],
-                    "error": last["train_error"],
-                    "lr": lr,
-                    "images_per_s": last["images_per_s"],
-                },
-            )
-            if chosen < best:
-                save_checkpoint(
-                    out / "best.pt",
-                    _state(
-                        config,
-                        generated.name,
-                        params,
-                        step,
-                        warming,
-                        chosen,
-                        window,
-                        model,
-                        optimizer,
-                        last["seconds"],
-                    ),
-                )
-        best = min(best, chosen)
-        _checkpoint(
-            out,
-            config,
-            generated.name,
-            params,
-            step,
-            warming,
-            best,
-            window,
-            model,
-            optimizer,
-            last["seconds"],
-            ranks,
-        )
-        win_start, win_images = time.perf_counter(), 0
+        started, window_images = time.perf_counter(), 0
     bar.close()
-    if not last:  # resumed a finished run: report what it logged
-        last = (read_metrics(log.path) or [{}])[-1]
+    records = read_metrics(run.log.path)
+    last = last or (records or [{}])[-1]  # resumed a finished run: report what it logged
     summary = RunSummary(
-        out_dir=out,
-        network=generated.name,
+        out_dir=run.out,
+        network=run.network,
         data=config.data,
-        device=str(device),
+        device=str(run.device),
         world_size=ranks.world,
-        steps=step,
+        steps=loop.step,
         final_train_error=last.get("train_error", float("nan")),
         final_val_error=last.get("val_error"),
         final_test_error=last.get("test_error", float("nan")),
-        best_test_error=min(
-            (r["test_error"] for r in read_metrics(log.path)), default=float("nan")
-        ),
-        seconds=last.get("seconds", seconds_before),
-        images_per_s=seg_images / seg_train_s if seg_train_s else 0.0,
+        best_test_error=min((r["test_error"] for r in records), default=float("nan")),
+        seconds=loop.seconds,
+        images_per_s=images / train_s if train_s else 0.0,
     )
     if ranks.leader:
         print_summary(console, summary)
     return summary
 
 
+def _iteration(run: _Run, loop: _Loop, batch: tuple[torch.Tensor, torch.Tensor]) -> float:
+    """One SGD step at the scheduled lr; returns that lr. Never waits for the device."""
+    config = run.config
+    lr = learning_rate(
+        loop.step,
+        base=config.lr,
+        milestones=run.milestones,
+        decay=config.lr_decay,
+        warming=loop.warming,
+        warmup_lr=config.warmup_lr,
+    )
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    x, y = batch
+    with run.autocast():
+        logits = run.train_model(x)
+        loss = F.cross_entropy(logits, y)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    wrong = (logits.detach().argmax(1) != y).sum().double()
+    seen = torch.full((), y.numel(), device=y.device, dtype=torch.float64)
+    loop.window += torch.stack([loss.detach().double() * seen, wrong, seen, wrong, seen])
+    loop.step += 1
+    if loop.warming and loop.step % WARMUP_WINDOW == 0:
+        warm = distributed.all_sum(run.ranks, loop.window[3:5])
+        loop.warming = bool(warm[0] / warm[1] >= config.warmup_error)
+        loop.window[3:5] = 0
+    return lr
+
+
+def _evaluate(run: _Run, loop: _Loop, lr: float, sums: torch.Tensor, rate: float) -> dict[str, Any]:
+    """Validation/test error, one metrics line, the plot, best.pt and last.pt."""
+    distributed.sync_buffers(run.ranks, run.model)
+    run.model.eval()
+    with torch.no_grad(), run.autocast():
+        val = _error(run.eval_model, run.source, "val", run.ranks) if run.source.has_val else None
+        test = _error(run.eval_model, run.source, "test", run.ranks)
+    run.model.train()
+    record = dict(
+        step=loop.step,
+        epoch=round(loop.step / run.source.steps_per_epoch, 3),
+        lr=lr,
+        train_loss=float(sums[0] / sums[2]),
+        train_error=float(sums[1] / sums[2]),
+        val_error=val,
+        test_error=test,
+        images_per_s=rate,
+        seconds=loop.seconds,
+    )
+    chosen = val if val is not None else test
+    if run.ranks.leader:
+        run.log.append(record)
+        plot_run(read_metrics(run.log.path), run.out / "errors.png", run.network)
+    if chosen < loop.best:
+        loop.best = chosen
+        _save(run, loop, "best.pt")
+    _save(run, loop, "last.pt")
+    return record
+
+
 def _error(model: nn.Module, source: Source, which: str, ranks: distributed.Ranks) -> float:
-    counts = None
+    """The fraction misclassified, over every rank's shard of ``which``."""
+    counts = torch.zeros(2, dtype=torch.float64, device=next(model.parameters()).device)
     for x, y in source.eval_batches(which):
         wrong = (model(x).argmax(1) != y).sum()
-        batch = torch.stack(
-            [wrong.double(), torch.tensor(float(y.numel()), device=y.device, dtype=torch.float64)]
-        )
-        counts = batch if counts is None else counts + batch
-    if counts is None:
-        counts = torch.zeros(2, dtype=torch.float64, device=next(model.parameters()).device)
+        counts += torch.stack([wrong.double(), torch.full_like(counts[0], y.numel())])
     counts = distributed.all_sum(ranks, counts)
     return float(counts[0] / counts[1]) if counts[1] else float("nan")
 
 
-def _state(
-    config, network, params, step, warming, best, window, model, optimizer, seconds
-) -> dict[str, Any]:
-    return dict(
-        network=network,
-        params=params,
-        config=config.to_dict(),
-        step=step,
-        warming=warming,
-        best_error=best,
-        window=window.cpu(),
-        model=model.state_dict(),
-        optimizer=optimizer.state_dict(),
-        rng_cpu=torch.get_rng_state(),
-        seconds=seconds,
+def _save(run: _Run, loop: _Loop, name: str, extra_seconds: float = 0.0) -> None:
+    """A checkpoint on rank 0, holding every rank's running sums so a resumed window is exact.
+
+    Collective (all ranks must call it): the sums are gathered before rank 0 writes.
+    """
+    window = distributed.all_sum(run.ranks, loop.window)
+    if not run.ranks.leader:
+        return
+    save_checkpoint(
+        run.out / name,
+        dict(
+            network=run.network,
+            params=run.params,
+            config=run.config.to_dict(),
+            step=loop.step,
+            warming=loop.warming,
+            best_error=loop.best,
+            window=window.cpu(),
+            model=run.model.state_dict(),
+            optimizer=run.optimizer.state_dict(),
+            rng_cpu=torch.get_rng_state(),
+            seconds=loop.seconds + extra_seconds,
+        ),
     )
-
-
-def _checkpoint(
-    out, config, network, params, step, warming, best, window, model, optimizer, seconds, ranks
-) -> None:
-    """last.pt on rank 0, holding every rank's running sums so a resumed window is exact."""
-    window = distributed.all_sum(ranks, window)
-    if ranks.leader:
-        save_checkpoint(
-            out / "last.pt",
-            _state(config, network, params, step, warming, best, window, model, optimizer, seconds),
-        )
