@@ -40,6 +40,7 @@ from resdsl.train.plot import plot_run
 from resdsl.train.report import MetricsLog, ProgressBar, print_summary, read_metrics, stderr_console
 
 WARMUP_WINDOW = 20  # iterations per warm-up check of the training error
+PROGRESS_EVERY = 25  # iterations between progress-bar statistics (each one waits for the device)
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,15 @@ def _loop(run: _Run, loop: _Loop) -> RunSummary:
     while loop.step < run.total:
         lr = _iteration(run, loop, next(batches))
         window_images += config.batch_size
-        bar.update(loop.step)
+        if bar.enabled and loop.step % PROGRESS_EVERY == 0:  # reads the device: only when shown
+            loss, wrong, seen = loop.window[:3].tolist()
+            rate = window_images / (time.perf_counter() - started)
+            bar.update(
+                loop.step,
+                {"loss": loss / seen, "error": wrong / seen, "lr": lr, "images_per_s": rate},
+            )
+        else:
+            bar.update(loop.step)
         if loop.step % config.eval_every and loop.step != run.total:
             if config.ckpt_every and loop.step % config.ckpt_every == 0:
                 _save(run, loop, "last.pt", extra_seconds=time.perf_counter() - started)
