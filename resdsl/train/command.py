@@ -10,6 +10,17 @@ import click
 from resdsl.train.config import RECIPES
 from resdsl.train.errors import TrainError
 
+# How (not what) to run: the only options --resume accepts beside itself (see runner.resolve).
+RESUME_MAY_CHANGE = {
+    "resume",
+    "device",
+    "compile",
+    "compile_mode",
+    "threads",
+    "progress",
+    "workers",
+}
+
 
 def _milestones(
     ctx: click.Context, param: click.Parameter, value: str | None
@@ -20,6 +31,10 @@ def _milestones(
         return tuple(float(v) for v in value.split(",") if v.strip())
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+
+
+def _flags(names: set[str] | list[str]) -> str:
+    return ", ".join("--" + name.replace("_", "-") for name in sorted(names))
 
 
 @click.command()
@@ -100,6 +115,13 @@ def train(module: str | None, recipe_name: str, compile_: bool | None, **options
         overrides["compile"] = compile_
     if not module and not options.get("resume"):
         raise click.UsageError("give a generated module (generated/NAME.py) or --resume DIR")
+    changed = sorted(set(overrides) - RESUME_MAY_CHANGE)
+    if options.get("resume") and changed:
+        allowed = _flags(RESUME_MAY_CHANGE - {"resume"})
+        raise click.UsageError(
+            f"--resume continues with the run's own settings; {_flags(changed)} cannot change "
+            f"them (only {allowed})"
+        )
     try:
         config = recipe(recipe_name, module=module or "", **overrides)
         from resdsl.train.runner import train as run  # imports torch

@@ -88,3 +88,10 @@ def test_registered_on_the_resdsl_cli() -> None:
     from resdsl.cli import cli
 
     assert cli.commands["train"] is train
+
+
+def test_resume_refuses_changes_to_what_is_trained(tmp_path: Path) -> None:
+    result = _run("--resume", str(tmp_path), "--steps", "10", "--batch-size", "8")
+    assert result.exit_code == 2
+    assert "--batch-size, --steps cannot change them" in result.output
+    assert "--compile-mode" in result.output and "Traceback" not in result.output
