@@ -15,6 +15,8 @@ from resdsl import __version__
 from resdsl.diagnostics import ResdslError, render_all
 from resdsl.ir import depth
 from resdsl.pipeline import check as check_file
+from resdsl.stats_command import diff, stats
+from resdsl.train.command import train
 
 # Spec arguments are plain strings (not click.Path(exists=True)) so that a missing file gets
 # the same file:line:col diagnostic as every other error.
@@ -46,6 +48,9 @@ def cli() -> None:
     \b
       resdsl check   specs/*.res            parse and validate
       resdsl ir      specs/resnet34.res     show the elaborated IR
+      resdsl stats   specs/resnet50.res     parameters and multiply-adds
+      resdsl diff    A.res B.res            what changes, stage by stage
+      resdsl compile specs/*.res -o generated   write PyTorch modules
     """
 
 
@@ -92,6 +97,44 @@ def ir(file: str, network: str | None) -> None:
 
 def _shape(shape) -> str:
     return "?" if shape is None else "x".join(str(d) for d in shape)
+
+
+@cli.command("compile")
+@SPECS
+@click.option(
+    "--output",
+    "-o",
+    default="generated",
+    show_default=True,
+    metavar="DIR",
+    help="Write DIR/NAME.py for every concrete network.",
+)
+@click.option("--network", "-n", help="Compile only this network of FILES.")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if out of date.")
+def compile_(files: tuple[str, ...], output: str, network: str | None, check_only: bool) -> None:
+    """Compile FILES to PyTorch: one module DIR/NAME.py per concrete network.
+
+    --check writes nothing, names every file that is missing or differs from what would be
+    generated, and exits 1 if there is any (for CI). torch is not imported.
+    """
+    from resdsl.emit import compile_specs
+
+    outputs = compile_specs(files, output, network)  # every spec first: errors write nothing
+    if check_only:
+        stale = [o for o in outputs if o.stale()]
+        for o in stale:
+            click.echo(f"{o.path}: out of date (run resdsl compile {o.spec})", err=True)
+        click.echo(f"{len(outputs) - len(stale)} of {len(outputs)} generated files up to date")
+        if stale:
+            sys.exit(1)
+        return
+    for o in outputs:
+        click.echo(f"{o.path}: {'written' if o.write() else 'unchanged'} ({o.spec})")
+
+
+cli.add_command(train)
+cli.add_command(stats)
+cli.add_command(diff)
 
 
 def main() -> None:
