@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -42,7 +43,7 @@ class Convention:
     >>> Convention().describe()
     'multiply-adds of conv and fc'
     >>> Convention(bn=True, flops_as_2x_macs=True).describe()
-    'FLOPs = 2 x multiply-adds of conv, fc and bn'
+    'FLOPs = 2 x multiply-adds of conv and fc, plus the elementwise ops of bn'
     """
 
     bn: bool = False  # batch norm: one multiply-add per element (scale and shift, folded)
@@ -63,10 +64,12 @@ class Convention:
         return ("conv", "fc", *(flag for flag in _OPTIONAL_OPS if getattr(self, flag)))
 
     def describe(self) -> str:
-        kinds = list(self.counted)
-        listed = ", ".join(kinds[:-1]) + " and " + kinds[-1]
         unit = "FLOPs = 2 x multiply-adds" if self.flops_as_2x_macs else "multiply-adds"
-        return f"{unit} of {listed}"
+        extras = list(self.counted[2:])
+        if not extras:
+            return f"{unit} of conv and fc"
+        listed = ", ".join(extras[:-1]) + " and " + extras[-1] if len(extras) > 1 else extras[0]
+        return f"{unit} of conv and fc, plus the elementwise ops of {listed}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -240,12 +243,12 @@ def layer_stats(graph: nx.DiGraph, convention: Convention = Convention()) -> lis
 
 
 def stage_stats(graph: nx.DiGraph, layers: Iterable[LayerStats]) -> tuple[StageStats, ...]:
-    """Sum the layers by section: stem, each stage, head (the input node belongs to none)."""
+    """Sum the layers by section: stem, each stage, head. The input node counts with the stem,
+    whose first convolution keeps the image for its weight gradient."""
     groups: dict[str, list[LayerStats]] = {}
     for layer in layers:
-        if layer.section == "input":
-            continue
-        key = f"layer{layer.stage}" if layer.section == "stage" else layer.section
+        section = "stem" if layer.section == "input" else layer.section
+        key = f"layer{layer.stage}" if section == "stage" else section
         groups.setdefault(key, []).append(layer)
     infos = {info.path: info for info in graph.graph["stages"]}
     stages = []
@@ -255,7 +258,7 @@ def stage_stats(graph: nx.DiGraph, layers: Iterable[LayerStats]) -> tuple[StageS
             StageStats(
                 name=key,
                 title=info.title if info else key,
-                section=members[0].section,
+                section=members[-1].section,
                 blocks=info.blocks if info else 0,
                 shape=members[-1].shape,
                 params=sum(m.params for m in members),
@@ -292,7 +295,7 @@ def network_stats(graph: nx.DiGraph, convention: Convention = Convention()) -> N
     )
 
 
-def file_stats(path: str, convention: Convention = Convention()) -> list[NetworkStats]:
+def file_stats(path: str | Path, convention: Convention = Convention()) -> list[NetworkStats]:
     """Stats of every concrete network in one spec file (raises ResdslError on a bad spec)."""
     from resdsl.pipeline import check_or_raise  # the pass itself needs only the graph
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+
 import pytest
 
-from resdsl.stats import Convention, file_stats
+from resdsl.pipeline import check_or_raise
+from resdsl.stats import Convention, file_stats, network_stats
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # (file, network, parameters) under option B unless the name says otherwise; torchvision's docs.
 PARAMS = [
@@ -45,7 +52,9 @@ TABLE1 = [
 
 def _network(file: str, name: str, convention: Convention | None = None):
     (report,) = [
-        r for r in file_stats(f"specs/{file}.res", convention or Convention()) if r.name == name
+        r
+        for r in file_stats(ROOT / "specs" / f"{file}.res", convention or Convention())
+        if r.name == name
     ]
     return report
 
@@ -63,3 +72,116 @@ def test_multiply_adds(file: str, name: str, expected: int) -> None:
 @pytest.mark.parametrize(("file", "paper"), TABLE1)
 def test_table1_row(file: str, paper: float) -> None:
     assert abs(_network(file, file).flops - paper) <= 0.07e9
+
+
+# --- the golden file: params, multiply-adds and activations of every network of every spec --
+
+GOLDEN_STATS = ROOT / "tests" / "golden" / "stats.json"
+SPEC_FILES = sorted((ROOT / "specs").glob("*.res"))
+
+
+def golden_figures() -> dict[str, dict[str, dict[str, int]]]:
+    """{spec file: {network: figures}} under the default convention, as the golden file holds."""
+    return {
+        spec.name: {
+            r.name: {
+                "params": r.params,
+                "flops": r.flops,
+                "activations": r.activations,
+                "saved": r.saved,
+            }
+            for r in file_stats(spec)
+        }
+        for spec in SPEC_FILES
+    }
+
+
+def test_golden_stats() -> None:
+    """Regenerate after an intended change with ``python tests/test_stats.py`` and review
+    the diff of tests/golden/stats.json."""
+    assert golden_figures() == json.loads(GOLDEN_STATS.read_text())
+
+
+# --- conventions and structure -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def resnet18():
+    (graph,) = check_or_raise(ROOT / "specs" / "resnet18.res")
+    return graph
+
+
+def _elements(graph, op: str) -> int:
+    return sum(math.prod(a["shape"]) for _, a in graph.nodes(data=True) if a["op"] == op)
+
+
+def test_flags_add_their_ops(resnet18) -> None:
+    base = network_stats(resnet18).flops
+    assert network_stats(resnet18, Convention(bn=True)).flops == base + _elements(resnet18, "bn")
+    relu = network_stats(resnet18, Convention(relu=True)).flops
+    assert relu == base + _elements(resnet18, "relu")
+    add = network_stats(resnet18, Convention(add=True)).flops
+    assert add == base + _elements(resnet18, "add")
+    # max pool 3x3 over 64x56x56 outputs; global average pool adds each of 512x7x7 inputs once
+    pool = network_stats(resnet18, Convention(pool=True)).flops
+    assert pool == base + 9 * 64 * 56 * 56 + 512 * 7 * 7
+
+
+def test_flops_2x_doubles_everything(resnet18) -> None:
+    report = network_stats(resnet18, Convention(flops_as_2x_macs=True))
+    assert report.flops == 2 * 1_814_073_344
+    assert report.training_flops == 3 * report.flops
+    assert report.params == 11_689_512  # parameters do not depend on the convention
+
+
+def test_stages_sum_to_totals(resnet18) -> None:
+    report = network_stats(resnet18)
+    assert [s.name for s in report.stages] == [
+        "stem",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "head",
+    ]
+    assert report.stage("conv3_x").shape == (128, 28, 28)
+    for field in ("params", "flops", "activations", "saved"):
+        assert sum(getattr(s, field) for s in report.stages) == getattr(report, field)
+
+
+def test_layers_carry_paths_and_spec_lines(resnet18) -> None:
+    layers = {x.path: x for x in network_stats(resnet18).layers}
+    conv = layers["layer2.0.downsample.0"]  # the projection shortcut, option B
+    assert (conv.op, conv.shape, conv.params) == ("conv", (128, 28, 28), 64 * 128)
+    assert conv.flops == 64 * 128 * 28 * 28
+    assert layers["conv1"].line == 7 and layers["fc"].line == 21
+    assert layers["bn1"].params == 128 and layers["bn1"].flops == 0
+
+
+def test_saved_activations_pycls_and_autograd(resnet18) -> None:
+    report = network_stats(resnet18)
+    # pycls's "acts": the output elements of every conv and fc
+    convs = sum(x.activations for x in report.layers if x.op == "conv")
+    assert report.activations == convs + 1000
+    # kept for backward: the image, every relu output, every conv output (bn's input), the
+    # max pool's input and indices, the last relu (avgpool's input) and the fc's input
+    assert report.saved == 5_344_256 and report.saved_bytes == 4 * 5_344_256
+
+
+def test_unknown_op_fails_loudly(resnet18) -> None:
+    graph = resnet18.copy()
+    graph.nodes[3]["op"] = "gelu"
+    with pytest.raises(ValueError, match="no cost formula for op 'gelu'"):
+        network_stats(graph)
+
+
+def test_unshaped_graph_is_refused(resnet18) -> None:
+    graph = resnet18.copy()
+    graph.nodes[5]["shape"] = None
+    with pytest.raises(ValueError, match=r"layer1\.0\.conv1 has no shape"):
+        network_stats(graph)
+
+
+if __name__ == "__main__":  # python tests/test_stats.py: rewrite the golden file
+    GOLDEN_STATS.write_text(json.dumps(golden_figures(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {GOLDEN_STATS.relative_to(ROOT)}")
