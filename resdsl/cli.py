@@ -13,6 +13,7 @@ import click
 
 from resdsl import __version__
 from resdsl.diagnostics import ResdslError, render_all
+from resdsl.graph_command import graph as graph_command
 from resdsl.ir import depth
 from resdsl.pipeline import check as check_file
 from resdsl.stats_command import diff, stats
@@ -51,6 +52,7 @@ def cli() -> None:
       resdsl stats   specs/resnet50.res     parameters and multiply-adds
       resdsl diff    A.res B.res            what changes, stage by stage
       resdsl compile specs/*.res -o generated   write PyTorch modules
+      resdsl graph   A.res B.res -o fig.svg     draw them, as the paper's Fig. 3
     """
 
 
@@ -135,6 +137,7 @@ def compile_(files: tuple[str, ...], output: str, network: str | None, check_onl
 cli.add_command(train)
 cli.add_command(stats)
 cli.add_command(diff)
+cli.add_command(graph_command)
 
 
 def main() -> None:
