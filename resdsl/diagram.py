@@ -21,8 +21,9 @@ NOTE: what is drawn, and why.
 - Levels: ``layer`` draws every layer; ``block`` (alias ``stage``) folds each block's
   residual function F into one box, keeping the ``+`` and the shortcut arcs; ``network``
   folds each stage into one box, summarised as Table 1 writes it, and draws no arcs.
-- Every arrow carries the shape it transports (``128x28x28``); each stage is a cluster
-  titled with its name and output size (``conv3_x, 28x28``).
+- Every arrow carries the shape it transports (``128x28x28``); the DOT writer leaves it off
+  identity arcs only, where it repeats the arrow beside them. Each stage is a cluster titled
+  with its name and output size (``conv3_x, 28x28``).
 """
 
 from __future__ import annotations

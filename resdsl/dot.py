@@ -119,8 +119,13 @@ def _node(column: int, box: Box, indent: str) -> str:
 
 def _edge(column: int, arrow: Arrow) -> str:
     shape = "x".join(str(d) for d in arrow.shape) if arrow.shape else "?"
-    label = f"{arrow.label}\n{shape}" if arrow.label else shape
-    attrs = ", ".join(a for a in (f"label={quote(label)}", _ARROW_ATTRS[arrow.style]) if a)
+    if arrow.style == "main":  # xlabel: placed after layout, so it does not bend the column
+        label = f"xlabel={quote(shape)}"
+    elif arrow.style == "identity":  # same shape as the arrow beside it: no label, less clutter
+        label = ""
+    else:
+        label = f"label={quote(f'{arrow.label}, {shape}')}"
+    attrs = ", ".join(a for a in (label, _ARROW_ATTRS[arrow.style]) if a)
     tail, head = quote(f"c{column}_{arrow.tail}"), quote(f"c{column}_{arrow.head}")
     return f"  {tail} -> {head} [{attrs}];"
 
