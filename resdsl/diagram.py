@@ -41,6 +41,9 @@ LEVELS: tuple[str, ...] = ("network", "stage", "block", "layer")
 Kind = Literal["input", "layer", "block", "stage", "add"]
 ArrowStyle = Literal["main", "identity", "projection", "pad"]
 
+# How a stage box names its blocks' shortcuts (BlockInfo.shortcut -> the paper's words).
+_SHORTCUT_NAMES = {"identity": "identity", "projection": "projection", "pad": "zero-pad"}
+
 # Ops that fold into the box of the op before them (the paper draws conv-BN-ReLU as one box).
 _FOLDED = ("bn", "relu")
 
@@ -211,7 +214,7 @@ def _stage_label(graph: nx.DiGraph, stage: int) -> str:
     kinds = [b.shortcut for b in blocks if b.shortcut != "none"]
     if kinds:
         counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
-        lines.append(", ".join(f"{n} {k}" for k, n in counts.items()))
+        lines.append(", ".join(f"{n} {_SHORTCUT_NAMES[k]}" for k, n in counts.items()))
     return "\n".join(lines)
 
 

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from resdsl.diagram import Arrow, Box, Diagram
 
 FORMATS: tuple[str, ...] = ("svg", "png")
+# PNG at 1.5x Graphviz's 96 dpi, so that 8-point shape labels stay legible in a README.
+PNG_DPI = 144
 
 # Fill colours per stage, pastel like the stage colours of Fig. 3; index 0 is the stem/head.
 _PALETTE = ("#eeeeee", "#dae8fc", "#d5e8d4", "#ffe6cc", "#e1d5e7", "#fff2cc", "#f8cecc")
@@ -28,14 +30,15 @@ _PALETTE = ("#eeeeee", "#dae8fc", "#d5e8d4", "#ffe6cc", "#e1d5e7", "#fff2cc", "#
 _HEADER = """\
 digraph resdsl {
   graph [rankdir=TB, newrank=true, fontname="Helvetica", fontsize=11, nodesep=0.3,
-         ranksep=0.2, labeljust=l];
+         ranksep=0.3, labeljust=l];
   node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, height=0.3,
         margin="0.12,0.04", color="#555555"];
   edge [fontname="Helvetica", fontsize=8, fontcolor="#555555", color="#333333",
         arrowsize=0.5];"""
 
 # Stage clusters: a thin rounded frame (penwidth set again: the column's penwidth=0 inherits).
-_STAGE_CLUSTER = 'style=rounded; color="#999999"; penwidth=1; fontsize=10;'
+# Titles on the right: the shape labels of the arrows entering a stage sit on the left.
+_STAGE_CLUSTER = 'style=rounded; color="#999999"; penwidth=1; fontsize=10; labeljust=r;'
 
 # How each kind of arrow is drawn: the paper's convention (solid identity, dashed projection),
 # plus a dotted arc for option A's zero padding. Shortcut arcs leave and enter on the right
@@ -141,9 +144,8 @@ def render(source: str, fmt: str, dot: str | None = None) -> bytes:
     executable = dot or shutil.which("dot")
     if executable is None:
         raise GraphvizNotFound()
-    result = subprocess.run(
-        [executable, f"-T{fmt}"], input=source.encode(), capture_output=True, check=False
-    )
+    command = [executable, f"-T{fmt}", *([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])]
+    result = subprocess.run(command, input=source.encode(), capture_output=True, check=False)
     if result.returncode != 0:
         raise GraphvizFailed(f"dot -T{fmt} failed: {result.stderr.decode(errors='replace')}")
     return result.stdout

@@ -279,3 +279,10 @@ def test_graph_never_imports_torch(tmp_path: Path) -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+
+
+def test_committed_figure_is_up_to_date() -> None:
+    """docs/fig3.dot is the source of docs/fig3.svg/.png; a change to the drawing shows here."""
+    committed = (ROOT / "docs" / "fig3.dot").read_text()
+    fresh = to_dot([network("plain34"), network("resnet34")], "layer")
+    assert fresh == committed, "regenerate docs/fig3.*: see docs/graph.md"
