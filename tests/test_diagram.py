@@ -286,3 +286,28 @@ def test_committed_figure_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "fig3.dot").read_text()
     fresh = to_dot([network("plain34"), network("resnet34")], "layer")
     assert fresh == committed, "regenerate docs/fig3.*: see docs/graph.md"
+
+
+def test_arc_labels_in_dot() -> None:
+    """Projection and padding arcs say what they do and their shape; identity arcs say nothing."""
+    _, edges = parse(to_dot([network("resnet34")], "layer"))
+    assert [e[2].split('"')[1] for e in styled(edges, "dashed")] == [
+        "1x1 conv, 128, /2, 128x28x28",
+        "1x1 conv, 256, /2, 256x14x14",
+        "1x1 conv, 512, /2, 512x7x7",
+    ]
+    identity = [e for e in arcs(edges) if "style=" not in e[2]]
+    assert len(identity) == 16 - 3
+    assert not any("label=" in e[2] for e in identity)
+
+
+def test_cli_dot_that_fails(runner: CliRunner, tmp_path: Path, monkeypatch) -> None:
+    false = shutil.which("false")
+    if false is None:
+        pytest.skip("no 'false' executable to stand in for a failing dot")
+    monkeypatch.setattr("resdsl.dot.shutil.which", lambda name: false)
+    out = tmp_path / "r20.svg"
+    result = runner.invoke(cli, ["graph", "specs/cifar.res", "-n", "resnet20", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "dot -Tsvg failed" in result.stderr
+    assert not out.exists()
