@@ -90,7 +90,7 @@ class Diagram:
 
 def to_dot(graphs: Iterable[nx.DiGraph], level: Level = "layer") -> str:
     """DOT source for shaped IR graphs, side by side in the order given. Pure: no Graphviz."""
-    from resdsl.dot import write_dot
+    from resdsl.dot import write_dot  # here, not at the top: resdsl.dot imports this module
 
     return write_dot([fold(graph, level) for graph in graphs])
 
