@@ -24,6 +24,7 @@ from typing import Any
 
 import networkx as nx
 
+from resdsl.codegen_names import error_at
 from resdsl.ir import BlockInfo
 
 _SHAPE = "H / stride, W / stride"
@@ -31,8 +32,6 @@ _SHAPE = "H / stride, W / stride"
 
 def block_context(graph: nx.DiGraph) -> dict[str, Any]:
     """Everything the template needs to write the network's block class."""
-    from resdsl.codegen import error_at  # the error helper lives with the pass
-
     spec = graph.graph["block"]
     span = graph.graph["name_span"]
     shortcuts = {info.shortcut for info in graph.graph["blocks"]}
@@ -174,8 +173,6 @@ def _actual(attrs: dict[str, Any]) -> tuple:
 
 def check_blocks(graph: nx.DiGraph) -> None:
     """Raise a located error if any block's nodes differ from what its class would build."""
-    from resdsl.codegen import error_at
-
     found: dict[tuple[int, int], Counter] = {}
     for _, attrs in graph.nodes(data=True):
         if attrs["section"] == "stage":
