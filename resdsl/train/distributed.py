@@ -50,8 +50,14 @@ def open_ranks(use_cuda: bool) -> Ranks:
     )
 
 
-def close(ranks: Ranks) -> None:
+def close(ranks: Ranks, finished: bool) -> None:
+    """Close a group we opened; after a finished run, first wait for every rank (a failed rank
+    skips the wait: the others may never reach it)."""
     if ranks.opened and dist.is_initialized():
+        # Wait for rank 0 to finish writing: a rank that exits while another still holds gloo
+        # connections to it makes that one abort ("terminate called without an active exception").
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -106,12 +106,15 @@ def train(config: TrainConfig) -> RunSummary:
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     ranks = distributed.open_ranks(use_cuda)
     old_threads = torch.get_num_threads()
+    finished = False
     try:
         run, loop = _setup(config, state, generated, ranks)
-        return _loop(run, loop)
+        summary = _loop(run, loop)
+        finished = True
+        return summary
     finally:
         torch.set_num_threads(old_threads)
-        distributed.close(ranks)
+        distributed.close(ranks, finished)
 
 
 @dataclass(frozen=True)

@@ -133,10 +133,10 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
     tmp_path: Path, small_config, fixture_module
 ) -> None:
     steps, args = (
-        160,
+        100,
         [
             "--steps",
-            "160",
+            "100",
             "--eval-every",
             "20",
             "--ckpt-every",
@@ -147,7 +147,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
             "1",
             "--no-progress",
             "--milestones",
-            "60,120",
+            "40,80",
         ],
     )
     reference = train(
@@ -157,7 +157,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
             eval_every=20,
             ckpt_every=5,
             seed=3,
-            milestones=(60, 120),
+            milestones=(40, 80),
         )
     )
     killed = tmp_path / "killed"
