@@ -153,7 +153,8 @@ def render(graph: nx.DiGraph, *, command: str | None = None) -> str:
     net["cls"] = net_cls
     net["params"] = f"num_classes: int = {classes}"
     if block["residual"]:
-        net["params"] += f", zero_init_residual: bool = {info['block'].zero_init}"
+        zero_init = "True" if info["block"].zero_init is True else "False"
+        net["params"] += f", zero_init_residual: bool = {zero_init}"
     spec = _display_path(info["file"])
     stats = network_stats(graph)
     counts = [stage.blocks for stage in info["stages"]]
@@ -180,7 +181,6 @@ def render(graph: nx.DiGraph, *, command: str | None = None) -> str:
         params=int(stats.params),
         flops=int(stats.flops),
         sha256=sha,
-        zero_init=info["block"].zero_init,
         uses_conv1x1=block["kind"] == "bottleneck" or block["shortcut"] == "downsample",
         block=block,
         net=net,
