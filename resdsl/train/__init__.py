@@ -11,9 +11,11 @@ Public API, kept stable for the experiments built on it::
     summary = train(recipe("digits", module="generated/resnet20.py", steps=300))
     print(summary.final_test_error)
 
-Modules: ``config`` (recipes, lr schedule), ``module`` (load a generated file), ``data``
-(digits, CIFAR, ImageFolder, synthetic), ``checkpoint`` (atomic save, safe load), ``runner`` (the
-loop, DDP), ``report`` (metrics.jsonl, progress), ``plot`` (Fig. 6 style PNG), ``command`` (click).
+Modules: ``config`` (recipes, lr schedule), ``module`` (load a generated file), ``data`` (digits,
+CIFAR, synthetic), ``folder`` (ImageFolder), ``batches`` (choose a source, batches on the device),
+``checkpoint`` (atomic save, safe load), ``distributed`` (torchrun process group), ``runner`` (the
+loop), ``report`` (metrics.jsonl, progress bar, summary), ``plot`` (Fig. 6 style PNG), ``command``
+(click), ``errors`` (TrainError). See docs/train.md.
 """
 
 from __future__ import annotations
