@@ -110,7 +110,10 @@ class _Network:
             self.error(definition.base.span, f"unknown network {base_name}{hint}")
             return None
         if base_name in seen or base_name == self.name:
-            self.error(definition.base.span, f"network {self.name} is derived from itself")
+            chain = " = ".join((self.name, *seen[1:], definition.name.text, base_name))
+            self.error(
+                self.definition.base.span, f"network {self.name} is derived from itself ({chain})"
+            )
             return None
         if isinstance(base, s.Network) and base.params:
             if not self._bind(base, definition):
@@ -307,8 +310,12 @@ class _Network:
                 network.name.span,
                 f"network {network.name.text} has no head; add `head {{ avgpool fc }}`",
             )
-        if self.diagnostics or None in (shape, classes, block, shortcut):
-            return None
+        # Go on with stand-ins for settings that failed, so that the stages and layers are
+        # checked too: every error of a file is reported in one run. The graph is then dropped.
+        shape = shape or (3, 224, 224)
+        classes = classes or 1
+        block = block or BlockSpec("basic", 1, "1x1", False)
+        shortcut = shortcut or "B"
 
         graph = nx.DiGraph(
             name=self.name,
@@ -323,7 +330,7 @@ class _Network:
             arguments=arguments,
         )
         builder = _Builder(graph)
-        input_span = settings[s.Input].span
+        input_span = settings[s.Input].span if s.Input in settings else network.name.span
         x = builder.add(
             "input",
             "input",
@@ -337,7 +344,8 @@ class _Network:
         if "stem" in sections:
             x, channels = self._stem(builder, sections["stem"], x, channels)
         x, channels = self._stages(builder, stages, block, shortcut, x, channels)
-        self._head(builder, sections["head"], x, channels, classes)
+        if "head" in sections:
+            self._head(builder, sections["head"], x, channels, classes)
         return None if self.diagnostics else graph
 
     def _stem(self, builder, section: s.Section, x: int, channels: int):
@@ -431,6 +439,8 @@ class _Network:
         total = 0
         for index, stage in enumerate(stages, start=1):
             self._no_repeats(stage)
+            if stage.malformed is not None:
+                self.error(stage.malformed.span, "a stage is written blocks x width, like 3 x 64")
             if stage.label is not None:
                 if stage.label.text in labels:
                     self.error(stage.label.span, f"stage {stage.label.text} is defined twice")

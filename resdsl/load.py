@@ -60,7 +60,10 @@ def load(path: str | Path) -> Program:
 
 
 def read_source(path: str, via: Span | None) -> tuple[str | None, Diagnostic | None]:
-    """The file's text, or a diagnostic saying why it cannot be read."""
+    """The file's text, and a diagnostic saying why it cannot be used (None if it can).
+
+    Text that is not UTF-8 comes back decoded with replacement characters, for the excerpt.
+    """
     where = via or Span(path, 1, 1, 1, 1)
     try:
         data = Path(path).read_bytes()
@@ -77,7 +80,9 @@ def read_source(path: str, via: Span | None) -> tuple[str | None, Diagnostic | N
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         span = Span(path, line, column, line, column + 1)
         byte = data[error.start]
-        return None, Diagnostic(span, f"this file is not UTF-8 text (byte 0x{byte:02x})")
+        return data.decode("utf-8", "replace"), Diagnostic(
+            span, f"this file is not UTF-8 text (byte 0x{byte:02x})"
+        )
 
 
 class _Loader:
@@ -98,10 +103,11 @@ class _Loader:
             return
         self.seen.add(resolved)
         text, problem = read_source(path, via)
+        if text is not None:  # kept even when undecodable, for the caret excerpt
+            self.sources[path] = text
         if problem is not None:
             self.diagnostics.append(problem)
             return
-        self.sources[path] = text
         try:
             tree = parse(text, path)
         except ResdslError as error:

@@ -35,7 +35,7 @@ def parse(text: str, path: str) -> s.SourceFile:
     try:
         tree = _parser().parse(text)
     except lark.exceptions.UnexpectedInput as error:
-        raise ResdslError([_syntax_diagnostic(error, path)], {path: text}) from None
+        raise ResdslError([_syntax_diagnostic(error, path, text)], {path: text}) from None
     try:
         items = _Build(path).transform(tree)
     except RecursionError:
@@ -75,13 +75,13 @@ def _expected(names: set[str] | frozenset[str]) -> str:
     return f"; expected {', '.join(words[:-1])} or {words[-1]}"
 
 
-def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str) -> Diagnostic:
+def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str, text: str) -> Diagnostic:
     if isinstance(error, lark.exceptions.UnexpectedToken) and error.token.type == "$END":
-        line, column = _end_position(error)
+        line, column = _end_position(text)
         message = "unexpected end of file" + _expected(error.accepts or error.expected)
         return Diagnostic(Span(path, line, column, line, column + 1), message)
     if isinstance(error, lark.exceptions.UnexpectedEOF):
-        line, column = _end_position(error)
+        line, column = _end_position(text)
         return Diagnostic(
             Span(path, line, column, line, column + 1),
             "unexpected end of file" + _expected(error.expected),
@@ -109,13 +109,11 @@ def _show_token(token: Token) -> str:
     return f"'{text}'"
 
 
-def _end_position(error: lark.exceptions.UnexpectedInput) -> tuple[int, int]:
-    token = getattr(error, "token", None)
-    line = getattr(token, "line", None) or getattr(error, "line", None)
-    column = getattr(token, "column", None) or getattr(error, "column", None)
-    if isinstance(line, int) and line > 0 and isinstance(column, int) and column > 0:
-        return line, column
-    return 1, 1
+def _end_position(text: str) -> tuple[int, int]:
+    """Line and column just past the last non-blank character: where the file ran out."""
+    stripped = text.rstrip()
+    line = stripped.count("\n") + 1
+    return line, len(stripped) - (stripped.rfind("\n") + 1) + 1
 
 
 # --- the structural Transformer -------------------------------------------------------
@@ -169,6 +167,11 @@ class _Build(Transformer):
 
     def mul(self, meta, children):
         return self._binop("*", children)
+
+    def neg(self, meta, children):
+        (operand,) = children
+        zero = s.Int(0, operand.span)
+        return s.BinOp("-", zero, operand, self._meta_span(meta))
 
     def _dims_token(self, token: Token) -> s.Dims:
         parts, column = [], token.column
@@ -271,16 +274,15 @@ class _Build(Transformer):
 
     def stage(self, meta, children):
         keyword, label, *rest = children
+        malformed = None
         if isinstance(rest[0], Token):  # `3x64` written as one size
-            blocks, width = self._dims_token(rest[0]).parts[:2]
-            size_parts = len(str(rest[0]).split("x"))
+            size = self._dims_token(rest[0])
+            blocks, width = size.parts[:2]
+            malformed = size if len(size.parts) != 2 else None
             options = rest[1:]
         else:
             blocks, width, *options = rest
-            size_parts = 2
         chosen, repeated = self._fold(options)
-        if size_parts != 2:  # `stage 3x64x2`: keep the extra part visible to elaboration
-            repeated += (s.Name("size", _span(self.path, rest[0])),)
         return s.Stage(
             label=label,
             blocks=blocks,
@@ -288,6 +290,7 @@ class _Build(Transformer):
             stride=chosen.get("stride"),
             span=_span(self.path, keyword),
             repeated=repeated,
+            malformed=malformed,
         )
 
     # items

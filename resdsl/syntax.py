@@ -128,6 +128,7 @@ class Stage:
     stride: Expr | None
     span: Span
     repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
+    malformed: Dims | None = None  # `stage 3x64x2`: a size that is not blocks x width
 
 
 Statement = Setting | Section | Stage

@@ -38,7 +38,9 @@ def check_name(graph: nx.DiGraph) -> list[Diagnostic]:
         problem = "is a Python keyword"
     elif name.startswith("_"):
         problem = "starts with an underscore, which Python reserves for private names"
-    elif hasattr(builtins, name) or name in RESERVED:
+    elif hasattr(builtins, name):
+        problem = "is a Python builtin"
+    elif name in RESERVED:
         problem = "would shadow a name the generated code uses"
     if problem is None:
         return []
@@ -74,8 +76,7 @@ def check_windows(graph: nx.DiGraph) -> list[Diagnostic]:
         ph, _ = attrs["padding"]
         where = _where(graph, attrs)
         message = (
-            f"{where}{attrs['op']} {kh}x{kw} is larger than its input, {h}x{w} "
-            f"with padding {ph}; the input is too small for this many strides"
+            f"{where}{attrs['op']} {kh}x{kw} is larger than its input ({h}x{w}, padded by {ph})"
         )
         return [Diagnostic(attrs["span"], message)]
     return []

@@ -1,0 +1,68 @@
+"""Loading: `use` across files, cycles, missing files, names defined twice, encodings."""
+
+from __future__ import annotations
+
+from resdsl.load import load
+from resdsl.pipeline import check
+
+NET = "network {name} {{ input 3x32x32 classes 10 stage 1 x 16 head {{ avgpool fc }} }}\n"
+
+
+def test_use_makes_networks_visible_but_compiles_only_the_root_file(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "base.res").write_text(NET.format(name="base"))
+    (tmp_path / "top.res").write_text('use "lib/base.res"\nnetwork top = base with shortcut C\n')
+    program = load(tmp_path / "top.res")
+    assert program.diagnostics == ()
+    assert program.own == ("top",) and set(program.definitions) == {"top", "base"}
+    (graph,) = check(tmp_path / "top.res").networks
+    assert graph.graph["name"] == "top" and graph.graph["shortcut"] == "C"
+
+
+def test_use_paths_are_relative_to_the_using_file(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "base.res").write_text(NET.format(name="base"))
+    (tmp_path / "a" / "top.res").write_text('use "base.res"\nnetwork top = base\n')
+    monkeypatch.chdir(tmp_path)
+    assert check("a/top.res").ok
+
+
+def test_a_cycle_of_uses_is_reported_at_the_use_that_closes_it(tmp_path):
+    (tmp_path / "a.res").write_text('use "b.res"\n' + NET.format(name="a"))
+    (tmp_path / "b.res").write_text('use "a.res"\n' + NET.format(name="b"))
+    result = check(tmp_path / "a.res")
+    (diagnostic,) = result.diagnostics
+    assert diagnostic.span.file.endswith("b.res") and diagnostic.span.line == 1
+    assert "uses itself (a.res -> b.res -> a.res)" in diagnostic.message
+
+
+def test_a_file_used_twice_through_two_paths_is_loaded_once(tmp_path):
+    (tmp_path / "base.res").write_text(NET.format(name="base"))
+    (tmp_path / "x.res").write_text('use "base.res"\n')
+    (tmp_path / "y.res").write_text('use "base.res"\n')
+    (tmp_path / "top.res").write_text('use "x.res"\nuse "y.res"\nnetwork top = base\n')
+    result = check(tmp_path / "top.res")
+    assert result.ok and [g.graph["name"] for g in result.networks] == ["top"]
+
+
+def test_errors_in_a_used_file_are_reported_with_that_file(tmp_path):
+    (tmp_path / "bad.res").write_text("network {\n")
+    (tmp_path / "top.res").write_text('use "bad.res"\n')
+    (diagnostic,) = check(tmp_path / "top.res").diagnostics
+    assert diagnostic.span.file.endswith("bad.res")
+
+
+def test_spec_hash_covers_the_used_files(tmp_path):
+    (tmp_path / "base.res").write_text(NET.format(name="base"))
+    (tmp_path / "top.res").write_text('use "base.res"\nnetwork top = base\n')
+    before = load(tmp_path / "top.res").sha256
+    (tmp_path / "base.res").write_text(NET.format(name="base").replace("16", "32"))
+    assert load(tmp_path / "top.res").sha256 != before
+
+
+def test_a_directory_and_an_empty_file(tmp_path):
+    (diagnostic,) = check(tmp_path).diagnostics
+    assert "is a directory" in diagnostic.message
+    (tmp_path / "empty.res").write_text("")
+    result = check(tmp_path / "empty.res")
+    assert result.ok and result.networks == ()
