@@ -14,10 +14,12 @@ import keyword
 
 import networkx as nx
 
+from resdsl.codegen_names import MODULE_NAMES
 from resdsl.diagnostics import Diagnostic
 
-# Names the generated module defines or imports; a network called `nn` would shadow them.
-RESERVED = frozenset({"nn", "torch", "Tensor", "F", "META", "annotations", "math"})
+# Names the generated module defines or imports (nn, ResNet, conv3x3, META, ...): a network
+# called `conv3x3` would shadow them, so `check` refuses it as `compile` would.
+RESERVED = MODULE_NAMES | {"annotations"}
 
 
 def validate(graph: nx.DiGraph) -> tuple[Diagnostic, ...]:
