@@ -39,7 +39,7 @@ def test_ir_lists_nodes_with_op_path_shape_and_line(runner, at_root):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("network resnet20  input 3x32x32  classes 10")
     assert lines[3].split() == ["1", "conv", "conv1", "16x32x32", "6"]
-    assert lines[-1].split() == [str(len(lines) - 3), "fc", "fc", "10", "16"]
+    assert lines[-1].split() == [str(len(lines) - 3), "fc", "fc", "10", "15"]
     assert any(line.split()[1:3] == ["pad", "layer2.0.shortcut"] for line in lines[2:])
 
 
