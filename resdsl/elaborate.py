@@ -238,6 +238,12 @@ class _Network:
         for name in setting.repeated:
             self.error(name.span, f"block option {name.text} is given twice")
         kind = setting.kind.text
+        if not kind:
+            self.error(
+                setting.span,
+                "a block option needs its block: write `with block bottleneck, stride on 3x3`",
+            )
+            return None
         if kind not in BLOCK_KINDS:
             hint = _did_you_mean(kind, BLOCK_KINDS)
             self.error(

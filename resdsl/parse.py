@@ -14,6 +14,7 @@ words, never Lark's terminal names.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from importlib import resources
 
 import lark
@@ -308,8 +309,30 @@ class _Build(Transformer):
     def arguments(self, meta, children):
         return tuple(child for child in children if child is not None)
 
+    def bare_block(self, meta, children):
+        return self.block(meta, children)
+
     def overrides(self, meta, children):
-        return tuple(children)
+        """Fold `with block bottleneck, stride on 3x3` options into the block they follow."""
+        settings: list = []
+        for child in children:
+            if not isinstance(child, _Option):
+                settings.append(child)
+                continue
+            block = settings[-1] if settings and isinstance(settings[-1], s.Block) else None
+            if block is None:  # an option with no block before it: an empty block name
+                block = s.Block(s.Name("", child.name.span), None, None, False, child.name.span)
+                settings.append(block)
+            settings[-1] = self._with_option(block, child)
+        return tuple(settings)
+
+    @staticmethod
+    def _with_option(block: s.Block, option: _Option) -> s.Block:
+        field = {"expansion": "expansion", "stride on": "stride_on", "zero init": "zero_init"}
+        name = field[option.key]
+        if getattr(block, name) not in (None, False):
+            return replace(block, repeated=(*block.repeated, option.name))
+        return replace(block, **{name: option.value})
 
     def derivation(self, meta, children):
         keyword, name, base, arguments, overrides = children

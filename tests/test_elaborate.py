@@ -141,3 +141,19 @@ def test_asking_for_a_family_or_an_unknown_network():
     assert "is a family" in result.diagnostics[0].message
     result = check(ROOT / "specs" / "cifar.res", "resnet21")
     assert "has no network resnet21" in result.diagnostics[0].message
+
+
+def test_with_block_options_and_further_overrides(tmp_path):
+    family = (ROOT / "tests" / "golden" / "language" / "family.res").read_text()
+    spec = tmp_path / "w.res"
+    spec.write_text(
+        family + "network wide = cifar_resnet(n=3) with block bottleneck, stride on 3x3, "
+        "expansion 2, classes 100, shortcut B\n"
+    )
+    graph = check_or_raise(spec, "wide")[0]
+    block = graph.graph["block"]
+    assert (block.kind, block.stride_on, block.expansion) == ("bottleneck", "3x3", 2)
+    assert graph.graph["classes"] == 100 and graph.graph["shortcut"] == "B"
+    spec.write_text(family + "network odd = cifar_resnet(n=3) with expansion 2\n")
+    (diagnostic,) = check(spec).diagnostics
+    assert "a block option needs its block" in diagnostic.message
