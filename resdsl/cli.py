@@ -13,6 +13,7 @@ import click
 
 from resdsl import __version__
 from resdsl.diagnostics import ResdslError, render_all
+from resdsl.experiment_command import experiment
 from resdsl.graph_command import graph as graph_command
 from resdsl.ir import depth
 from resdsl.pipeline import check as check_file
@@ -138,6 +139,7 @@ cli.add_command(train)
 cli.add_command(stats)
 cli.add_command(diff)
 cli.add_command(graph_command)
+cli.add_command(experiment)
 
 
 def main() -> None:

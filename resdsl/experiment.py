@@ -1,0 +1,389 @@
+"""The degradation experiment (He et al. 2015, Fig. 1, 6 and 7): plain against residual nets.
+
+For each depth and each seed, ``plainD`` and ``resnetD`` are trained under one recipe and one
+schedule (no per-network tuning), then the outputs are written into one folder::
+
+    OUT/runs/NETWORK-seedS/   every run's metrics.jsonl, last.pt, best.pt, errors.png
+    OUT/fig6.png              training (dashed) and test (bold) error; plain left, residual right
+    OUT/table.md, table.json  final training and test error, mean ± std over seeds
+    OUT/fig7.png, fig7.json   std of every 3x3 layer's response (after BN, before addition/ReLU)
+
+    >>> plan = DegradationPlan(depths=(20, 56), seeds=1)
+    >>> [(run.network, run.seed) for run in plan_runs(plan)]  # doctest: +NORMALIZE_WHITESPACE
+    [('plain20', 0), ('resnet20', 0), ('plain56', 0), ('resnet56', 0)]
+
+torch is imported inside the functions that train or measure, never at module level: the CLI
+imports this module for ``--help`` and the compiler commands must stay torch-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from resdsl.train.config import RECIPES, TrainConfig, recipe
+from resdsl.train.errors import TrainError
+
+KINDS = ("plain", "resnet")  # left panel, right panel
+OFFLINE_STEPS = (
+    300  # the digits default: four runs (20 and 56 layers) in about ten minutes, 2 cores
+)
+EVALS_PER_RUN = 12  # evaluations (metrics.jsonl lines, curve points) per run
+
+
+@dataclass(frozen=True)
+class DegradationPlan:
+    """What to train: every field has the offline default (digits, CPU-sized schedule)."""
+
+    depths: tuple[int, ...] = (20, 56)
+    seeds: int = 1  # seeds 0 .. seeds-1, the same for every network
+    data: str = "digits"
+    recipe: str = "digits"
+    steps: int | None = None  # None: OFFLINE_STEPS for digits, the recipe's own otherwise
+    out: str | None = None  # None: runs/degradation-TIMESTAMP
+    generated: str = "generated"  # folder holding plainD.py and resnetD.py
+    device: str = "auto"
+    threads: int = 0
+    batch_size: int | None = None  # None: the recipe's
+    progress: bool | None = False
+
+    def __post_init__(self) -> None:
+        if not self.depths or any(d <= 0 for d in self.depths):
+            raise TrainError(f"depths must be positive layer counts, not {list(self.depths)}")
+        if self.seeds <= 0:
+            raise TrainError(f"seeds must be positive, not {self.seeds}")
+        if self.recipe not in RECIPES:
+            raise TrainError(f"unknown recipe {self.recipe!r}; choose one of {sorted(RECIPES)}")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One network, one seed, and the config it trains under."""
+
+    kind: str  # plain | resnet
+    depth: int
+    seed: int
+    config: TrainConfig
+
+    @property
+    def network(self) -> str:
+        return f"{self.kind}{self.depth}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.network}-seed{self.seed}"
+
+
+def out_dir(plan: DegradationPlan) -> Path:
+    """The experiment's folder: ``plan.out``, or a fresh timestamped one under runs/."""
+    if plan.out:
+        return Path(plan.out)
+    return Path("runs") / f"degradation-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def schedule(plan: DegradationPlan) -> dict[str, Any]:
+    """The overrides every network shares: steps, milestones scaled with them, evaluation spacing.
+
+    Changing the length keeps the recipe's milestones at the same fractions of the run (the
+    digits recipe's 200, 300 of 400 become 150, 225 of 300), so a shorter run is the same recipe.
+    """
+    base = RECIPES[plan.recipe]
+    steps = plan.steps or (OFFLINE_STEPS if plan.recipe == "digits" else None)
+    overrides: dict[str, Any] = {}
+    if steps is not None and base.get("epochs") is None:
+        ratio = steps / base["steps"]
+        if base.get("milestone_unit", "step") == "step":
+            overrides["milestones"] = tuple(max(1, round(m * ratio)) for m in base["milestones"])
+        overrides["steps"] = steps
+        overrides["eval_every"] = max(1, steps // EVALS_PER_RUN)
+    elif steps is not None:
+        raise TrainError(f"recipe {plan.recipe!r} counts epochs; --steps does not apply to it")
+    if plan.batch_size is not None:
+        overrides["batch_size"] = plan.batch_size
+    return overrides
+
+
+def plan_runs(plan: DegradationPlan, root: Path | None = None) -> list[PlannedRun]:
+    """Every (depth, seed, plain/resnet) run, shallow first, plain before residual."""
+    root = root or Path("runs") / "degradation"
+    shared = schedule(plan)
+    runs = []
+    for depth in plan.depths:
+        for seed in range(plan.seeds):
+            for kind in KINDS:
+                network = f"{kind}{depth}"
+                config = recipe(
+                    plan.recipe,
+                    **shared,
+                    module=str(Path(plan.generated) / f"{network}.py"),
+                    data=plan.data,
+                    seed=seed,
+                    device=plan.device,
+                    threads=plan.threads,
+                    progress=plan.progress,
+                    out=str(root / "runs" / f"{network}-seed{seed}"),
+                )
+                runs.append(PlannedRun(kind, depth, seed, config))
+    return runs
+
+
+@dataclass(frozen=True)
+class DegradationResult:
+    """Where everything went, and the table's rows."""
+
+    out: Path
+    figure: Path
+    table_md: Path
+    table_json: Path
+    fig7: Path
+    fig7_json: Path
+    rows: tuple[dict[str, Any], ...]
+
+
+def run_degradation(plan: DegradationPlan) -> DegradationResult:
+    """Train every planned run, then write the figure, the table and Fig. 7; see the module doc."""
+    from resdsl.train.report import read_metrics
+    from resdsl.train.runner import train
+
+    out = out_dir(plan)
+    runs = plan_runs(plan, out)
+    missing = [r.config.module for r in runs if not Path(r.config.module).is_file()]
+    if missing:
+        raise TrainError(f"missing generated module(s): {', '.join(sorted(set(missing)))}")
+    if out.exists() and any(out.iterdir()):
+        raise TrainError(f"{out} already holds something; pick another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plan.json").write_text(
+        json.dumps(
+            {
+                "plan": dataclasses.asdict(plan),
+                "config": {k: v for k, v in runs[0].config.to_dict().items() if k != "seed"},
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
+    finals: dict[str, list[dict[str, Any]]] = {}
+    curves: dict[str, list[list[dict[str, Any]]]] = {}
+    for run in runs:
+        summary = train(run.config)
+        finals.setdefault(run.network, []).append(
+            dict(
+                seed=run.seed,
+                train_error=summary.final_train_error,
+                test_error=summary.final_test_error,
+                best_test_error=summary.best_test_error,
+                seconds=summary.seconds,
+            )
+        )
+        curves.setdefault(run.network, []).append(read_metrics(summary.out_dir / "metrics.jsonl"))
+    rows = tuple(table_rows(runs, finals))
+    table_md, table_json = write_table(rows, out, plan)
+    figure = plot_degradation(
+        {name: mean_curve(c) for name, c in curves.items()}, out / "fig6.png", plan
+    )
+    stds = {
+        run.network: layer_response_std(Path(run.config.out or "") / "last.pt", run.config)
+        for run in runs
+        if run.seed == 0
+    }
+    fig7_json = out / "fig7.json"
+    fig7_json.write_text(json.dumps(stds, indent=2) + "\n")
+    fig7 = plot_layer_std(stds, out / "fig7.png")
+    return DegradationResult(out, figure, table_md, table_json, fig7, fig7_json, rows)
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def table_rows(
+    runs: Sequence[PlannedRun], finals: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[dict[str, Any]]:
+    """One row per network (plain before residual, shallow first): errors as fractions."""
+    rows = []
+    seen: set[str] = set()
+    for run in sorted(runs, key=lambda r: (KINDS.index(r.kind), r.depth)):
+        if run.network in seen:
+            continue
+        seen.add(run.network)
+        per_seed = list(finals[run.network])
+        train_mean, train_std = _mean_std([f["train_error"] for f in per_seed])
+        test_mean, test_std = _mean_std([f["test_error"] for f in per_seed])
+        rows.append(
+            dict(
+                network=run.network,
+                kind=run.kind,
+                depth=run.depth,
+                seeds=len(per_seed),
+                train_error_mean=train_mean,
+                train_error_std=train_std,
+                test_error_mean=test_mean,
+                test_error_std=test_std,
+                runs=per_seed,
+            )
+        )
+    return rows
+
+
+def _pct(mean: float, std: float | None) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    return f"{100 * mean:.2f}" + (f" ± {100 * std:.2f}" if std is not None else "")
+
+
+def write_table(
+    rows: Sequence[Mapping[str, Any]], out: Path, plan: DegradationPlan
+) -> tuple[Path, Path]:
+    """``table.md`` (errors in percent) and ``table.json`` (fractions, every seed's values)."""
+    lines = [
+        f"Final errors (%), data {plan.data}, recipe {plan.recipe}, "
+        f"{rows[0]['seeds'] if rows else 0} seed(s); mean ± std over seeds.",
+        "",
+        "| network | layers | seeds | training error | test error |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['network']} | {row['depth']} | {row['seeds']} "
+            f"| {_pct(row['train_error_mean'], row['train_error_std'])} "
+            f"| {_pct(row['test_error_mean'], row['test_error_std'])} |"
+        )
+    table_md, table_json = out / "table.md", out / "table.json"
+    table_md.write_text("\n".join(lines) + "\n")
+    table_json.write_text(json.dumps(list(rows), indent=2) + "\n")
+    return table_md, table_json
+
+
+def mean_curve(runs: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The seeds' curves averaged point by point (every seed evaluates at the same steps)."""
+    length = min(len(r) for r in runs)
+    return [
+        dict(
+            step=runs[0][i]["step"],
+            train_error=statistics.fmean(r[i]["train_error"] for r in runs),
+            test_error=statistics.fmean(r[i]["test_error"] for r in runs),
+        )
+        for i in range(length)
+    ]
+
+
+def plot_degradation(
+    curves: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, plan: DegradationPlan
+) -> Path:
+    """Fig. 6: plain nets left, residual right; dashed thin training error, bold test error."""
+    from resdsl.train.plot import atomic_write, plt
+
+    longest = max((r["step"] for c in curves.values() for r in c), default=1)
+    scale = 1e4 if longest >= 2e4 else 1.0
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120, sharey=True)
+    for ax, kind, title in zip(axes, KINDS, ("plain", "ResNet"), strict=True):
+        for depth, colour in zip(plan.depths, plt.cm.tab10.colors, strict=False):
+            records = curves.get(f"{kind}{depth}", [])
+            steps = [r["step"] / scale for r in records]
+            ax.plot(steps, [100 * r["train_error"] for r in records], "--", lw=1, color=colour)
+            ax.plot(
+                steps,
+                [100 * r["test_error"] for r in records],
+                "-",
+                lw=2,
+                color=colour,
+                label=f"{title}-{depth}",
+            )
+        ax.set_title(title)
+        ax.set_xlabel("iter. (1e4)" if scale > 1 else "iter.")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(title="dashed: train, bold: test", fontsize=8, title_fontsize=8)
+    axes[0].set_ylabel("error (%)")
+    seeds = f"mean of {plan.seeds} seeds" if plan.seeds > 1 else "1 seed"
+    fig.suptitle(f"{plan.data}, recipe {plan.recipe}, {seeds}", fontsize=9)
+    fig.tight_layout()
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)
+    return path
+
+
+def layer_response_std(checkpoint: Path, config: TrainConfig, images: int = 256) -> list[float]:
+    """Fig. 7: the std of each 3x3 layer's response, in forward order, on test images.
+
+    The response is a BatchNorm2d output (after BN, before ReLU and before the addition); the
+    std is taken over every element of that output for the first ``images`` test images, with
+    the model in eval mode (BN uses its running statistics, as at test time).
+    """
+    import torch
+
+    from resdsl.train.batches import open_source
+    from resdsl.train.checkpoint import load_checkpoint, load_model_state
+    from resdsl.train.module import load_generated
+
+    generated = load_generated(config.module)
+    device = torch.device("cpu")
+    source = open_source(
+        dataclasses.replace(config, eval_batch_size=images),
+        generated.input_shape,
+        int(generated.meta["classes"]),
+        device=device,
+    )
+    model = generated.build(source.classes)
+    load_model_state(checkpoint, model, load_checkpoint(checkpoint)["model"])
+    model.eval()
+    stds: list[float] = []
+    hooks = [
+        module.register_forward_hook(lambda _m, _i, y: stds.append(float(y.float().std())))
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.BatchNorm2d) and "shortcut" not in name
+    ]
+    try:
+        x, _ = next(iter(source.eval_batches("test")))
+        with torch.no_grad():
+            model(x[:images])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return stds
+
+
+def plot_layer_std(stds: Mapping[str, Sequence[float]], path: Path) -> Path:
+    """Fig. 7: std per layer in the original order (top) and sorted by magnitude (bottom)."""
+    from resdsl.train.plot import atomic_write, plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), dpi=120)
+    for colour, (name, values) in zip(plt.cm.tab10.colors, stds.items(), strict=False):
+        style = "--" if name.startswith("plain") else "-"
+        layers = range(1, len(values) + 1)
+        top.plot(layers, values, style, color=colour, marker=".", ms=3, label=name)
+        bottom.plot(layers, sorted(values, reverse=True), style, color=colour, marker=".", ms=3)
+    top.set_xlabel("layer index (original)")
+    bottom.set_xlabel("layer index (sorted by magnitude)")
+    for ax in (top, bottom):
+        ax.set_ylabel("std")
+        ax.grid(True, alpha=0.3)
+    top.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)
+    return path
+
+
+__all__ = [
+    "DegradationPlan",
+    "DegradationResult",
+    "PlannedRun",
+    "layer_response_std",
+    "plan_runs",
+    "plot_degradation",
+    "plot_layer_std",
+    "run_degradation",
+    "schedule",
+    "write_table",
+]

@@ -1,0 +1,68 @@
+"""The degradation experiment: the plan (no torch), and the whole pipeline on a tiny schedule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from resdsl.cli import cli
+from resdsl.experiment import DegradationPlan, plan_runs, schedule
+from resdsl.train.errors import TrainError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_network_shares_one_recipe_and_the_milestones_scale_with_the_steps() -> None:
+    plan = DegradationPlan(depths=(20, 56), seeds=2, steps=40)
+    runs = plan_runs(plan, Path("out"))
+    assert [r.label for r in runs] == [
+        "plain20-seed0", "resnet20-seed0", "plain20-seed1", "resnet20-seed1",
+        "plain56-seed0", "resnet56-seed0", "plain56-seed1", "resnet56-seed1",
+    ]  # fmt: skip
+    configs = {
+        (r.config.steps, r.config.milestones, r.config.lr, r.config.batch_size) for r in runs
+    }
+    assert configs == {(40, (20, 30), 0.1, 64)}  # digits: 200, 300 of 400 -> 20, 30 of 40
+    assert runs[0].config.out == str(Path("out") / "runs" / "plain20-seed0")
+    assert schedule(DegradationPlan())["steps"] == 300  # the offline default
+
+
+def test_bad_plans_are_train_errors() -> None:
+    with pytest.raises(TrainError, match="seeds"):
+        DegradationPlan(seeds=0)
+    with pytest.raises(TrainError, match="depths"):
+        DegradationPlan(depths=())
+
+
+@pytest.mark.slow
+def test_degradation_pipeline_four_runs_figure_and_table(
+    tmp_path: Path, runner, monkeypatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "exp"
+    args = ["experiment", "degradation", "--depths", "20,56", "--steps", "2", "--batch-size", "8"]
+    args += ["--out", str(out), "--device", "cpu", "--threads", "2"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output + str(result.exception)
+    networks = ["plain20", "plain56", "resnet20", "resnet56"]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [f"{n}-seed0" for n in networks]
+    for name in networks:
+        records = (out / "runs" / f"{name}-seed0" / "metrics.jsonl").read_text().splitlines()
+        assert json.loads(records[-1])["step"] == 2
+    for png in ("fig6.png", "fig7.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = json.loads((out / "table.json").read_text())
+    assert [r["network"] for r in rows] == networks  # plain first, shallow first
+    for row in rows:
+        assert row["seeds"] == 1 and row["train_error_std"] is None
+        assert 0 <= row["train_error_mean"] <= 1 and 0 <= row["test_error_mean"] <= 1
+    table = (out / "table.md").read_text()
+    assert all(f"| {n} |" in table for n in networks) and "training error" in table
+    stds = json.loads((out / "fig7.json").read_text())
+    # stem + two 3x3 layers per block: 19 responses for 20 layers, 55 for 56
+    assert {n: len(v) for n, v in stds.items()} == {
+        "plain20": 19, "resnet20": 19, "plain56": 55, "resnet56": 55,
+    }  # fmt: skip
+    assert all(s > 0 for v in stds.values() for s in v)
