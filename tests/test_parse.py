@@ -52,7 +52,7 @@ def test_language_example_family_and_derivations_parse_as_written():
     assert [(a.name.text, a.value.value) for a in plain20.arguments] == [("n", 3)]
     (override,) = plain20.overrides
     assert isinstance(override, s.Shortcut) and override.option.text == "none"
-    stage = [st for st in family.body if isinstance(st, s.Stage)][0]
+    stage = next(st for st in family.body if isinstance(st, s.Stage))
     assert isinstance(stage.blocks, s.Var) and stage.blocks.name == "n"
 
 
