@@ -32,9 +32,8 @@ from resdsl.train.config import RECIPES, TrainConfig, recipe
 from resdsl.train.errors import TrainError
 
 KINDS = ("plain", "resnet")  # left panel, right panel
-OFFLINE_STEPS = (
-    300  # the digits default: four runs (20 and 56 layers) in about ten minutes, 2 cores
-)
+# The digits default: four runs (20 and 56 layers) in about ten minutes on 2 cores.
+OFFLINE_STEPS = 300
 EVALS_PER_RUN = 12  # evaluations (metrics.jsonl lines, curve points) per run
 
 
@@ -156,7 +155,10 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
     runs = plan_runs(plan, out)
     missing = [r.config.module for r in runs if not Path(r.config.module).is_file()]
     if missing:
-        raise TrainError(f"missing generated module(s): {', '.join(sorted(set(missing)))}")
+        raise TrainError(
+            f"missing generated module(s): {', '.join(sorted(set(missing)))}; "
+            "compile the specs first (resdsl compile specs/*.res)"
+        )
     if out.exists() and any(out.iterdir()):
         raise TrainError(f"{out} already holds something; pick another --out")
     out.mkdir(parents=True, exist_ok=True)
@@ -164,7 +166,12 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
         json.dumps(
             {
                 "plan": dataclasses.asdict(plan),
-                "config": {k: v for k, v in runs[0].config.to_dict().items() if k != "seed"},
+                # what every run shares; module, out and seed are each run's own
+                "config": {
+                    k: v
+                    for k, v in runs[0].config.to_dict().items()
+                    if k not in ("module", "out", "seed")
+                },
             },
             indent=2,
             default=str,
@@ -341,7 +348,8 @@ def layer_response_std(checkpoint: Path, config: TrainConfig, images: int = 256)
     hooks = [
         module.register_forward_hook(lambda _m, _i, y: stds.append(float(y.float().std())))
         for name, module in model.named_modules()
-        if isinstance(module, torch.nn.BatchNorm2d) and "shortcut" not in name
+        # a projection shortcut's BN (torchvision's downsample.1) is not a 3x3 layer's response
+        if isinstance(module, torch.nn.BatchNorm2d) and ".downsample." not in name
     ]
     try:
         x, _ = next(iter(source.eval_batches("test")))

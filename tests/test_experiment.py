@@ -24,7 +24,7 @@ def test_every_network_shares_one_recipe_and_the_milestones_scale_with_the_steps
     configs = {
         (r.config.steps, r.config.milestones, r.config.lr, r.config.batch_size) for r in runs
     }
-    assert configs == {(40, (20, 30), 0.1, 64)}  # digits: 200, 300 of 400 -> 20, 30 of 40
+    assert configs == {(40, (20, 30), 0.05, 64)}  # digits: 200, 300 of 400 -> 20, 30 of 40
     assert runs[0].config.out == str(Path("out") / "runs" / "plain20-seed0")
     assert schedule(DegradationPlan())["steps"] == 300  # the offline default
 
@@ -34,6 +34,39 @@ def test_bad_plans_are_train_errors() -> None:
         DegradationPlan(seeds=0)
     with pytest.raises(TrainError, match="depths"):
         DegradationPlan(depths=())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--depths", "20,x"], "not a comma-separated list of depths"),
+        (["--depths", "0"], "depths must be positive"),
+        (["--seeds", "0"], "seeds must be positive"),
+        (["--depths", "1202"], "missing generated module(s): generated/plain1202.py"),
+        (["--recipe", "imagenet", "--steps", "10"], "counts epochs"),
+    ],
+)
+def test_bad_requests_are_one_line_errors_and_write_nothing(
+    args: list[str], message: str, tmp_path: Path, runner, monkeypatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "exp"
+    result = runner.invoke(cli, ["experiment", "degradation", *args, "--out", str(out)])
+    assert result.exit_code in (1, 2) and message in result.output, result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_an_output_folder_that_holds_something_is_left_alone(
+    tmp_path: Path, runner, monkeypatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "exp"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = runner.invoke(cli, ["experiment", "degradation", "--out", str(out)])
+    assert result.exit_code == 1 and "already holds something" in result.output
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.slow

@@ -27,11 +27,11 @@ def _fails_cleanly(result, message: str) -> None:
 def test_trains_from_the_command_line(tmp_path: Path, fixture_module: Path) -> None:
     out = tmp_path / "run"
     result = _run(str(fixture_module), "--out", str(out), "--steps", "6", "--eval-every", "3",
-                  "--batch-size", "16", "--lr", "0.05", "--no-flip")  # fmt: skip
+                  "--batch-size", "16", "--lr", "0.02", "--no-flip")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "resnet8 on digits: 6 iterations" in result.output
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == [3, 6] and records[0]["lr"] == 0.05
+    assert [r["step"] for r in records] == [3, 6] and records[0]["lr"] == 0.02
 
 
 def test_not_a_generated_module(tmp_path: Path) -> None:

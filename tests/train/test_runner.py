@@ -96,6 +96,7 @@ def test_warmup_holds_lr_until_training_error_drops(tmp_path: Path, small_config
             out=str(tmp_path / "run2"),
             steps=60,
             eval_every=20,
+            lr=0.1,
             warmup="on",
             warmup_error=0.99,
             milestones=(),
