@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
         )
     if out.exists() and any(out.iterdir()):
         raise TrainError(f"{out} already holds something; pick another --out")
+    made_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     (out / "plan.json").write_text(
         json.dumps(
@@ -180,8 +182,22 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
     )
     finals: dict[str, list[dict[str, Any]]] = {}
     curves: dict[str, list[list[dict[str, Any]]]] = {}
-    for run in runs:
-        summary = train(run.config)
+    for index, run in enumerate(runs):
+        try:
+            summary = train(run.config)
+        except TrainError:
+            # Bad data or a bad option shows itself in the first run: take back what this call
+            # wrote (the folder too, if it made it), so that the same command can be run again
+            # once the cause is fixed. After a finished run the folder holds results, and stays.
+            if index == 0:
+                for path in out.iterdir():
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+                if made_out:
+                    out.rmdir()
+            raise
         finals.setdefault(run.network, []).append(
             dict(
                 seed=run.seed,

@@ -44,6 +44,8 @@ def test_bad_plans_are_train_errors() -> None:
         (["--seeds", "0"], "seeds must be positive"),
         (["--depths", "1202"], "missing generated module(s): generated/plain1202.py"),
         (["--recipe", "imagenet", "--steps", "10"], "counts epochs"),
+        (["--data", "bogus", "--steps", "1"], "--data 'bogus' is not one of"),
+        (["--data", "cifar10:/nonexistent", "--steps", "1"], "no such data folder"),
     ],
 )
 def test_bad_requests_are_one_line_errors_and_write_nothing(
@@ -67,6 +69,18 @@ def test_an_output_folder_that_holds_something_is_left_alone(
     assert result.exit_code == 1 and "already holds something" in result.output
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_failed_first_run_takes_back_only_what_it_wrote(
+    tmp_path: Path, runner, monkeypatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "exp"
+    out.mkdir()  # the user's own empty folder: emptied of what the run wrote, not removed
+    args = ["experiment", "degradation", "--data", "bogus", "--steps", "1", "--out", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1 and "bogus" in result.output
+    assert out.is_dir() and list(out.iterdir()) == []
 
 
 @pytest.mark.slow
