@@ -33,7 +33,7 @@ from resdsl.train.config import RECIPES, TrainConfig, recipe
 from resdsl.train.errors import TrainError
 
 KINDS = ("plain", "resnet")  # left panel, right panel
-# The digits default: four runs (20 and 56 layers) in about ten minutes on 2 cores.
+# The digits default: four runs (20 and 56 layers) in about seven minutes on 2 cores.
 OFFLINE_STEPS = 300
 EVALS_PER_RUN = 12  # evaluations (metrics.jsonl lines, curve points) per run
 
@@ -57,6 +57,10 @@ class DegradationPlan:
     def __post_init__(self) -> None:
         if not self.depths or any(d <= 0 for d in self.depths):
             raise TrainError(f"depths must be positive layer counts, not {list(self.depths)}")
+        if len(set(self.depths)) != len(self.depths):
+            raise TrainError(f"depths must differ; {list(self.depths)} repeats one")
+        if self.steps is not None and self.steps <= 0:
+            raise TrainError(f"steps must be positive, not {self.steps}")
         if self.seeds <= 0:
             raise TrainError(f"seeds must be positive, not {self.seeds}")
         if self.recipe not in RECIPES:
@@ -95,7 +99,9 @@ def schedule(plan: DegradationPlan) -> dict[str, Any]:
     digits recipe's 200, 300 of 400 become 150, 225 of 300), so a shorter run is the same recipe.
     """
     base = RECIPES[plan.recipe]
-    steps = plan.steps or (OFFLINE_STEPS if plan.recipe == "digits" else None)
+    steps = plan.steps
+    if steps is None and plan.recipe == "digits":
+        steps = OFFLINE_STEPS
     overrides: dict[str, Any] = {}
     if steps is not None and base.get("epochs") is None:
         ratio = steps / base["steps"]
@@ -160,10 +166,15 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
             f"missing generated module(s): {', '.join(sorted(set(missing)))}; "
             "compile the specs first (resdsl compile specs/*.res)"
         )
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"{out} is a file, not a folder; pick another --out")
     if out.exists() and any(out.iterdir()):
         raise TrainError(f"{out} already holds something; pick another --out")
     made_out = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TrainError(f"cannot make the output folder {out}: {error.strerror}") from None
     (out / "plan.json").write_text(
         json.dumps(
             {
@@ -185,10 +196,10 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
     for index, run in enumerate(runs):
         try:
             summary = train(run.config)
-        except TrainError:
-            # Bad data or a bad option shows itself in the first run: take back what this call
-            # wrote (the folder too, if it made it), so that the same command can be run again
-            # once the cause is fixed. After a finished run the folder holds results, and stays.
+        except BaseException:
+            # Bad data, a bad option or an early Ctrl-C shows itself in the first run: take back
+            # what this call wrote (the folder too, if it made it), so that the same command can
+            # be run again. After a finished run the folder holds results, and stays.
             if index == 0:
                 for path in out.iterdir():
                     if path.is_dir():
@@ -289,7 +300,10 @@ def write_table(
 
 def mean_curve(runs: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
     """The seeds' curves averaged point by point (every seed evaluates at the same steps)."""
-    length = min(len(r) for r in runs)
+    steps = [[r["step"] for r in curve] for curve in runs]
+    if any(s != steps[0] for s in steps):
+        raise TrainError("the seeds' runs were evaluated at different steps; cannot average them")
+    length = len(steps[0])
     return [
         dict(
             step=runs[0][i]["step"],
@@ -361,11 +375,10 @@ def layer_response_std(checkpoint: Path, config: TrainConfig, images: int = 256)
     load_model_state(checkpoint, model, load_checkpoint(checkpoint)["model"])
     model.eval()
     stds: list[float] = []
+    modules = dict(model.named_modules())
     hooks = [
-        module.register_forward_hook(lambda _m, _i, y: stds.append(float(y.float().std())))
-        for name, module in model.named_modules()
-        # a projection shortcut's BN (torchvision's downsample.1) is not a 3x3 layer's response
-        if isinstance(module, torch.nn.BatchNorm2d) and ".downsample." not in name
+        modules[name].register_forward_hook(lambda _m, _i, y: stds.append(float(y.float().std())))
+        for name in response_layers(model)
     ]
     try:
         x, _ = next(iter(source.eval_batches("test")))
@@ -375,6 +388,31 @@ def layer_response_std(checkpoint: Path, config: TrainConfig, images: int = 256)
         for hook in hooks:
             hook.remove()
     return stds
+
+
+def response_layers(model: Any) -> list[str]:
+    """The BatchNorm2d layers that hold a 3x3 layer's response, in forward order.
+
+    Generated modules pair bnK with convK (torchvision's names), so a BN belongs to a 3x3 layer
+    when its convK has a 3x3 kernel. This leaves out bottlenecks' 1x1 layers, a 7x7 stem and
+    projection shortcuts (downsample.1 has no conv partner of that name).
+    """
+    import torch
+
+    modules = dict(model.named_modules())
+
+    def after_3x3(name: str) -> bool:
+        parent, _, leaf = name.rpartition(".")
+        conv = modules.get(f"{parent}.conv{leaf[2:]}" if parent else f"conv{leaf[2:]}")
+        return isinstance(conv, torch.nn.Conv2d) and tuple(conv.kernel_size) == (3, 3)
+
+    return [
+        name
+        for name, module in modules.items()
+        if isinstance(module, torch.nn.BatchNorm2d)
+        and name.rpartition(".")[2].startswith("bn")
+        and after_3x3(name)
+    ]
 
 
 def plot_layer_std(stds: Mapping[str, Sequence[float]], path: Path) -> Path:
@@ -407,6 +445,7 @@ __all__ = [
     "plan_runs",
     "plot_degradation",
     "plot_layer_std",
+    "response_layers",
     "run_degradation",
     "schedule",
     "write_table",

@@ -43,7 +43,7 @@ def experiment() -> None:
     "--data",
     default="digits",
     show_default=True,
-    help="digits | cifar10:DIR | cifar100:DIR | synthetic.",
+    help="digits | cifar10:DIR | cifar100:DIR | imagefolder:DIR | synthetic.",
 )
 @click.option(
     "--recipe",

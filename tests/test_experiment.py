@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from resdsl.cli import cli
-from resdsl.experiment import DegradationPlan, plan_runs, schedule
+from resdsl.experiment import DegradationPlan, mean_curve, plan_runs, response_layers, schedule
 from resdsl.train.errors import TrainError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,8 @@ def test_bad_plans_are_train_errors() -> None:
         (["--seeds", "0"], "seeds must be positive"),
         (["--depths", "1202"], "missing generated module(s): generated/plain1202.py"),
         (["--recipe", "imagenet", "--steps", "10"], "counts epochs"),
+        (["--steps", "0"], "steps must be positive"),
+        (["--depths", "20,56,20"], "depths must differ"),
         (["--data", "bogus", "--steps", "1"], "--data 'bogus' is not one of"),
         (["--data", "cifar10:/nonexistent", "--steps", "1"], "no such data folder"),
     ],
@@ -81,6 +83,49 @@ def test_a_failed_first_run_takes_back_only_what_it_wrote(
     result = runner.invoke(cli, args)
     assert result.exit_code == 1 and "bogus" in result.output
     assert out.is_dir() and list(out.iterdir()) == []
+
+
+def test_an_output_path_that_is_a_file_is_refused(tmp_path: Path, runner, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "exp"
+    out.write_text("mine")
+    result = runner.invoke(cli, ["experiment", "degradation", "--out", str(out)])
+    assert result.exit_code == 1 and "is a file, not a folder" in result.output
+    assert out.read_text() == "mine"
+
+
+def test_seeds_are_averaged_only_at_the_same_steps() -> None:
+    a = [
+        dict(step=10, train_error=0.2, test_error=0.4),
+        dict(step=20, train_error=0.1, test_error=0.2),
+    ]
+    b = [
+        dict(step=10, train_error=0.4, test_error=0.6),
+        dict(step=20, train_error=0.3, test_error=0.4),
+    ]
+    assert [r["step"] for r in mean_curve([a, b])] == [10, 20]
+    assert mean_curve([a, b])[0]["train_error"] == pytest.approx(0.3)
+    with pytest.raises(TrainError, match="different steps"):
+        mean_curve([a, b[:1]])
+
+
+@pytest.mark.parametrize(
+    ("network", "layers"),
+    [
+        ("plain20", 19),  # 3x3 stem + 9 basic blocks x two 3x3 layers
+        ("resnet20", 19),
+        ("resnet18", 16),  # 7x7 stem and projections' BNs left out: 8 blocks x 2
+        ("resnet50", 16),  # one 3x3 layer per bottleneck; 1x1 layers left out
+    ],
+)
+def test_fig7_measures_the_3x3_layers_only(network: str, layers: int) -> None:
+    from resdsl.train.module import load_generated
+
+    model = load_generated(ROOT / "generated" / f"{network}.py").build(10)
+    names = response_layers(model)
+    assert len(names) == layers
+    if network == "resnet50":
+        assert all(name.endswith(".bn2") for name in names)
 
 
 @pytest.mark.slow
