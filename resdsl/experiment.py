@@ -375,9 +375,10 @@ def layer_response_std(checkpoint: Path, config: TrainConfig, images: int = 256)
     load_model_state(checkpoint, model, load_checkpoint(checkpoint)["model"])
     model.eval()
     stds: list[float] = []
-    modules = dict(model.named_modules())
     hooks = [
-        modules[name].register_forward_hook(lambda _m, _i, y: stds.append(float(y.float().std())))
+        model.get_submodule(name).register_forward_hook(
+            lambda _m, _i, y: stds.append(float(y.float().std()))
+        )
         for name in response_layers(model)
     ]
     try:

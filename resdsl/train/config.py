@@ -26,9 +26,8 @@ class TrainConfig:
     """Everything that decides a training run; recorded in every checkpoint."""
 
     # -- what to train, on what, and where the outputs go --
-    module: str = (
-        ""  # path of a generated module (generated/NAME.py); taken from the checkpoint on resume
-    )
+    # path of a generated module (generated/NAME.py); taken from the checkpoint on resume
+    module: str = ""
     data: str = "digits"  # digits | synthetic | cifar10:DIR | cifar100:DIR | imagefolder:DIR
     out: str | None = None  # output folder; None means runs/NAME-TIMESTAMP
     resume: str | None = None  # a run folder whose last.pt to continue from, exactly
@@ -37,28 +36,22 @@ class TrainConfig:
     # -- optimisation (the paper counts iterations, so steps are the unit) --
     steps: int = 400  # total iterations; ignored when epochs is set
     epochs: float | None = None  # if set, train ceil(epochs * steps_per_epoch) iterations
-    batch_size: int = (
-        64  # global mini-batch, split evenly across DDP ranks so the recipe is unchanged
-    )
-    lr: float = 0.1  # base learning rate
+    # global mini-batch, split evenly across DDP ranks so the recipe is unchanged
+    batch_size: int = 64
+    lr: float = 0.05  # base learning rate (the digits recipe's, as every default here)
     momentum: float = 0.9  # SGD momentum (paper: 0.9)
     weight_decay: float = 1e-4  # L2 on all weights (paper: 0.0001)
-    milestones: tuple[float, ...] = (
-        200,
-        300,
-    )  # where lr is multiplied by lr_decay, in milestone_unit
+    # where lr is multiplied by lr_decay, in milestone_unit
+    milestones: tuple[float, ...] = (200, 300)
     milestone_unit: Literal["step", "epoch"] = "step"  # ImageNet's schedule is written in epochs
     lr_decay: float = 0.1  # "divided by 10"
-    warmup: Literal["auto", "on", "off"] = (
-        "off"  # paper's 110-layer trick; auto = depth >= warmup_depth
-    )
+    # the paper's 110-layer trick; auto means depth >= warmup_depth
+    warmup: Literal["auto", "on", "off"] = "off"
     warmup_lr: float = 0.01  # lr while warming up
-    warmup_error: float = (
-        0.8  # warm-up ends once training error over a check window drops below this
-    )
-    warmup_depth: int = (
-        100  # weighted layers (convs outside shortcuts + fc) from which auto warms up
-    )
+    # warm-up ends once the training error over a check window drops below this
+    warmup_error: float = 0.8
+    # weighted layers (convs outside shortcuts + fc) from which auto warms up
+    warmup_depth: int = 100
 
     # -- data and augmentation --
     val_split: int = 0  # training images held out as a validation set (paper's CIFAR: 5000)
