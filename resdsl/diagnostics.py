@@ -10,7 +10,8 @@ Errors are data first (file, line, column, message) and text second: passes retu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,15 +48,33 @@ class Diagnostic:
 
 
 class ResdslError(Exception):
-    """Base of every error a user can see; carries one or more diagnostics."""
+    """Base of every error a user can cause: a bad spec, a bad module, a missing tool, a full disk.
 
-    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
-        self.diagnostics = tuple(diagnostics)
+    It carries either diagnostics (located problems of a spec, rendered compiler-style) or one
+    plain message (``TrainError("--out already holds a run")``). ``str()`` is what the user sees,
+    and the CLI maps every ResdslError to exit status 1 in one place (:mod:`resdsl.cli`).
+
+    >>> print(ResdslError([Diagnostic(Span("n.res", 2, 5, 2, 10), "unknown block pre")]))
+    n.res:2:5: error: unknown block pre
+    >>> str(ResdslError("no such module"))
+    'no such module'
+    """
+
+    def __init__(
+        self, problem: Iterable[Diagnostic] | str, sources: dict[str, str] | None = None
+    ) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = (
+            () if isinstance(problem, str) else tuple(problem)
+        )
+        self.message = problem if isinstance(problem, str) else None
         self.sources = dict(sources or {})
-        super().__init__("\n".join(d.message for d in self.diagnostics))
+        super().__init__(self.render())
 
     def render(self) -> str:
-        return "\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
+        """The diagnostics with their caret excerpts, or the plain message."""
+        if self.message is not None:
+            return self.message
+        return render_all(self.diagnostics, self.sources)
 
 
 def caret_excerpt(source: str, span: Span) -> str:
@@ -78,3 +97,15 @@ def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> st
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """A hint for a misspelt name: ``"; did you mean bottleneck?"``, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def either(words: Sequence[str]) -> str:
+    """``conv, maxpool or avgpool``."""
+    words = list(words)
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]

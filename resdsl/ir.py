@@ -1,88 +1,60 @@
-"""The intermediate representation: one ``networkx.DiGraph`` per concrete network.
+"""The intermediate representation: one :class:`Network` of :class:`Node` values per network.
 
-NOTE: the shape of the IR, which every later pass (shapes, validate, stats, codegen, graph)
-reads. Nodes are integers in execution order (``G.nodes`` iterates them in that order); an
-edge ``u -> v`` means v reads u's output. Node attributes:
+    >>> from resdsl.pipeline import check_or_raise
+    >>> (net,) = check_or_raise("specs/resnet18.res")
+    >>> node = net.node("layer2.0.downsample.0")
+    >>> node.op.label(), node.shape, node.branch
+    ('1x1 conv, 128, /2', (128, 28, 28), 'shortcut')
+    >>> net.depth, len(net.nodes)
+    (18, 69)
 
-=============  =====================================================================
-``op``         one of :data:`OPS`
-``path``       dotted module path in the generated code (``layer2.0.downsample.0``);
-               torchvision's names, so ``state_dict`` keys match its ResNet
-``section``    ``input``, ``stem``, ``stage`` or ``head``
-``stage``      1-based stage index (``layer{stage}``) or None
-``block``      0-based block index within the stage, or None
-``branch``     ``main`` (the residual function F), ``shortcut``, or None outside blocks
-``span``       the :class:`~resdsl.diagnostics.Span` of the statement it came from
-conv           ``in_channels out_channels kernel stride padding`` (kernel/stride/padding
-               are (h, w) pairs; no bias: batch norm follows every convolution)
-bn             ``channels``
-maxpool        ``kernel stride padding``;  avgpool: the same, or ``global=True``
-pad            option A shortcut: ``in_channels out_channels stride`` (subsample, zero
-               channels; no parameters)
-fc             ``in_features out_features``
-input          ``channels height width``
-``shape``      (added by :func:`resdsl.shapes.infer_shapes`) the output shape, (C, H, W)
-               or (features,) after fc; None where it could not be computed
-=============  =====================================================================
-
-Edges into an ``add`` carry ``branch`` (``main`` or ``shortcut``); after shape inference
-every edge carries ``shape``, its source's output shape.
-
-Graph attributes (``G.graph``): ``name``, ``file``, ``name_span``, ``input`` (C, H, W),
-``classes``, ``block`` (:class:`BlockSpec`), ``shortcut``, ``stages`` (tuple of
-:class:`StageInfo`), ``blocks`` (tuple of :class:`BlockInfo`), ``spec_sha256``, ``base``
-(the family or network it was derived from, or None) and ``arguments``.
+NOTE: the shape of the IR, which every later pass reads. ``nodes`` is a tuple in execution
+order; a node's ``inputs`` are the indices of the nodes it reads, so data flows from lower
+to higher indices (as in torch.fx's graph, and unlike a general graph library, which the
+front end does not need: the IR is always a chain of blocks). An addition's inputs are
+F(x) first and the shortcut second. Each node holds its op (:mod:`resdsl.ops`, which answers
+every question about it), its dotted module path in the generated code (``layer2.0.conv1``:
+torchvision's names, so ``state_dict`` keys match its ResNet), where it sits (section,
+stage, block, branch), the span of the statement it came from and, once
+:func:`resdsl.shapes.infer_shapes` has run, its output shape. Everything is frozen: a pass
+that adds to the IR returns a new one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import networkx as nx
+from typing import Literal
 
 from resdsl.diagnostics import Span
+from resdsl.ops import Op, Shape
+from resdsl.spec import BlockSpec, NetworkSpec, ShortcutOption, StageInfo
 
-Op = Literal["input", "conv", "bn", "relu", "maxpool", "avgpool", "pad", "add", "fc"]
-OPS: tuple[str, ...] = ("input", "conv", "bn", "relu", "maxpool", "avgpool", "pad", "add", "fc")
-
-BlockKind = Literal["basic", "bottleneck"]
-ShortcutOption = Literal["A", "B", "C", "none"]
+Section = Literal["input", "stem", "stage", "head"]
+Branch = Literal["main", "shortcut"]
+# What a block's shortcut is, once the network's option (A, B, C, none) meets its shapes.
 BlockShortcut = Literal["identity", "projection", "pad", "none"]
 
 
-@dataclass(frozen=True)
-class BlockSpec:
-    """The resolved ``block`` setting."""
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One operation of the network, where it sits, and (after shapes) its output shape."""
 
-    kind: BlockKind
-    expansion: int  # output channels = width * expansion (1 for basic, 4 by default)
-    stride_on: Literal["1x1", "3x3"]  # bottleneck: where the stride sits (paper: 1x1)
-    zero_init: bool  # start each block's last BN at weight 0
-
-
-@dataclass(frozen=True)
-class StageInfo:
-    index: int  # 1-based: generated module ``layer{index}``
-    label: str | None  # the paper's name (conv2_x), if written
-    blocks: int
-    width: int  # as Table 1 writes it: a bottleneck's inner width
-    out_channels: int
-    stride: int  # of its first block
+    op: Op
+    path: str  # module path in the generated code: layer2.0.conv1
+    inputs: tuple[int, ...]  # indices of the nodes it reads
+    section: Section
     span: Span
-
-    @property
-    def path(self) -> str:
-        return f"layer{self.index}"
-
-    @property
-    def title(self) -> str:
-        return self.label or self.path
+    stage: int | None = None  # 1-based stage index (layer{stage}), or None outside stages
+    block: int | None = None  # 0-based block index within its stage
+    branch: Branch | None = None  # main (the residual function F) or shortcut, inside blocks
+    shape: Shape | None = None  # (C, H, W) or (features,); None before shapes or where unknown
 
 
 @dataclass(frozen=True)
 class BlockInfo:
+    """One block of a stage, as lowering laid it out."""
+
     stage: int
     index: int
     in_channels: int
@@ -97,19 +69,86 @@ class BlockInfo:
         return f"layer{self.stage}.{self.index}"
 
 
-def ops(graph: nx.DiGraph) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Nodes with their attributes, in execution order."""
-    yield from graph.nodes(data=True)
+@dataclass(frozen=True)
+class Network:
+    """The IR of one concrete network: its resolved description, blocks and nodes."""
 
+    spec: NetworkSpec
+    blocks: tuple[BlockInfo, ...]
+    nodes: tuple[Node, ...]
 
-def stage_info(graph: nx.DiGraph, stage: int) -> StageInfo:
-    return graph.graph["stages"][stage - 1]
+    # The description's fields, read often enough to be spelled short.
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
+    @property
+    def file(self) -> str:
+        return self.spec.file
 
-def depth(graph: nx.DiGraph) -> int:
-    """Weighted layers on the main path, as the paper counts them (resnet34: 33 convs + fc)."""
-    return sum(
-        1
-        for _, a in graph.nodes(data=True)
-        if a["op"] in ("conv", "fc") and a.get("branch") != "shortcut"
-    )
+    @property
+    def name_span(self) -> Span:
+        return self.spec.name_span
+
+    @property
+    def input(self) -> tuple[int, int, int]:
+        return self.spec.input
+
+    @property
+    def classes(self) -> int:
+        return self.spec.classes
+
+    @property
+    def block(self) -> BlockSpec:
+        return self.spec.block
+
+    @property
+    def shortcut(self) -> ShortcutOption:
+        return self.spec.shortcut
+
+    @property
+    def stages(self) -> tuple[StageInfo, ...]:
+        return self.spec.stages
+
+    @property
+    def spec_sha256(self) -> str:
+        return self.spec.spec_sha256
+
+    @property
+    def base(self) -> str | None:
+        return self.spec.base
+
+    @property
+    def arguments(self) -> Mapping[str, int]:
+        return self.spec.arguments
+
+    @property
+    def depth(self) -> int:
+        """Weighted layers on the main path, as the paper counts them (resnet34: 33 convs + fc)."""
+        return sum(1 for n in self.nodes if n.op.weighted and n.branch != "shortcut")
+
+    def node(self, path: str) -> Node:
+        """The first node with module path ``path``."""
+        for node in self.nodes:
+            if node.path == path:
+                return node
+        raise KeyError(path)
+
+    def edges(self) -> list[tuple[int, int, Branch | None]]:
+        """Every data-flow edge (source, target, branch), by source then target. An addition's
+        first input arrives on the ``main`` branch and its second on the ``shortcut``."""
+        found = []
+        for target, node in enumerate(self.nodes):
+            merge = len(node.inputs) > 1
+            for position, source in enumerate(node.inputs):
+                branch: Branch | None = ("main", "shortcut")[position] if merge else None
+                found.append((source, target, branch))
+        return sorted(found, key=lambda edge: (edge[0], edge[1]))
+
+    def inputs(self, node: Node) -> Iterator[Node]:
+        """The nodes ``node`` reads, in order."""
+        return (self.nodes[i] for i in node.inputs)
+
+    def stage(self, index: int) -> StageInfo:
+        """Stage ``index`` (1-based, as ``layer{index}``)."""
+        return self.spec.stages[index - 1]

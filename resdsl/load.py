@@ -1,6 +1,6 @@
 """Stage 1b: a file and everything it ``use``s, parsed, with one table of network names.
 
-    >>> program = load("specs/resnet110.res")        # doctest: +SKIP
+    >>> program = load("specs/resnet110.res")
     >>> program.own                                   # what `resdsl compile` builds
     ('resnet110',)
 

@@ -1,10 +1,10 @@
 """The front half of the compiler as one function: file to checked IR, no torch.
 
-    >>> result = check("specs/resnet34.res")             # doctest: +SKIP
-    >>> result.ok, [g.graph["name"] for g in result.networks]
+    >>> result = check("specs/resnet34.res")
+    >>> result.ok, [net.name for net in result.networks]
     (True, ['resnet34'])
 
-load (parse every file) -> elaborate -> infer_shapes -> validate. Each stage is a plain
+load (parse every file) -> resolve -> lower -> infer_shapes -> validate. Each stage is a plain
 function in its own module; this driver only sequences them and gathers diagnostics.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
-
 from resdsl.diagnostics import Diagnostic, ResdslError, has_errors
-from resdsl.elaborate import elaborate
+from resdsl.ir import Network
 from resdsl.load import Program, load
+from resdsl.lower import lower
+from resdsl.resolve import resolve
 from resdsl.shapes import infer_shapes
 from resdsl.validate import validate
 
@@ -27,7 +27,7 @@ class Checked:
     """What ``resdsl check`` learns about one file."""
 
     program: Program
-    networks: tuple[nx.DiGraph, ...]
+    networks: tuple[Network, ...]
     diagnostics: tuple[Diagnostic, ...]
     sources: dict[str, str] = field(hash=False)
 
@@ -43,13 +43,13 @@ class Checked:
 def check(path: str | Path, network: str | None = None) -> Checked:
     """Run the front half of the pipeline over one file (and the files it uses)."""
     program = load(path)
-    if program.diagnostics:  # a file that does not parse has nothing to elaborate
+    if program.diagnostics:  # a file that does not parse has nothing to resolve
         return Checked(program, (), _ordered(program.diagnostics), program.sources)
-    elaboration = elaborate(program, network)
-    diagnostics = list(elaboration.diagnostics)
+    resolution = resolve(program, network)
+    diagnostics = list(resolution.diagnostics)
     networks = []
-    for graph in elaboration.networks:
-        shaped = infer_shapes(graph)
+    for spec in resolution.networks:
+        shaped = infer_shapes(lower(spec))
         problems = validate(shaped)
         diagnostics.extend(problems)
         if not problems:
@@ -57,7 +57,7 @@ def check(path: str | Path, network: str | None = None) -> Checked:
     return Checked(program, tuple(networks), _ordered(diagnostics), program.sources)
 
 
-def check_or_raise(path: str | Path, network: str | None = None) -> tuple[nx.DiGraph, ...]:
+def check_or_raise(path: str | Path, network: str | None = None) -> tuple[Network, ...]:
     """The checked networks of a file, or a ResdslError carrying every diagnostic."""
     result = check(path, network)
     result.raise_for_errors()

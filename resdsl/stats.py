@@ -1,13 +1,14 @@
 """The stats pass: IR -> a frozen report of parameters, multiply-adds and activations.
 
     >>> from resdsl.pipeline import check_or_raise
-    >>> (graph,) = check_or_raise("specs/resnet18.res")  # doctest: +SKIP
-    >>> report = network_stats(graph)                     # doctest: +SKIP
-    >>> report.params, report.flops                       # doctest: +SKIP
+    >>> (net,) = check_or_raise("specs/resnet18.res")
+    >>> report = network_stats(net)
+    >>> report.params, report.flops
     (11689512, 1814073344)
 
 Every figure is computed by formula from the shapes in the IR (pycls's "cost twin" idea): no
-model is built, nothing runs, and torch is never imported.
+model is built, nothing runs, and torch is never imported. The formulas are the ops' own
+(:mod:`resdsl.ops`); this pass sums them per layer, stage and network.
 
 NOTE: the conventions. The paper's "FLOPs" (Table 1: 1.8x10^9 for ResNet-18) are
 multiply-adds of the convolutions and the fc layer; torchvision's published GFLOPS and
@@ -25,15 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
+from resdsl.ir import Network
+from resdsl.ops import Op
 
-# The op kinds each Convention flag adds; conv and fc are always counted.
-_OPTIONAL_OPS: dict[str, tuple[str, ...]] = {
-    "bn": ("bn",),
-    "relu": ("relu",),
-    "pool": ("maxpool", "avgpool"),
-    "add": ("add",),
-}
+# The Convention flags, in the order they are listed; conv and fc are always counted.
+_FLAGS = ("bn", "relu", "pool", "add")
 
 
 @dataclass(frozen=True)
@@ -52,16 +49,14 @@ class Convention:
     add: bool = False  # the residual addition: one add per element
     flops_as_2x_macs: bool = False  # torch.utils.flop_counter: a multiply-add is 2 FLOPs
 
-    def counts(self, op: str) -> bool:
-        """Whether an op of this kind adds to the total under this convention."""
-        if op in ("conv", "fc"):
-            return True
-        return any(op in ops and getattr(self, flag) for flag, ops in _OPTIONAL_OPS.items())
+    def counts(self, op: Op) -> bool:
+        """Whether ``op`` adds to the total under this convention (the op says which flag)."""
+        return op.counted == "always" or (op.counted != "never" and getattr(self, op.counted))
 
     @property
     def counted(self) -> tuple[str, ...]:
         """The flags' names of the counted kinds, conv and fc first."""
-        return ("conv", "fc", *(flag for flag in _OPTIONAL_OPS if getattr(self, flag)))
+        return ("conv", "fc", *(flag for flag in _FLAGS if getattr(self, flag)))
 
     def describe(self) -> str:
         unit = "FLOPs = 2 x multiply-adds" if self.flops_as_2x_macs else "multiply-adds"
@@ -147,102 +142,57 @@ class NetworkStats:
         raise KeyError(name)
 
 
-def params_of(attrs: dict[str, Any]) -> int:
-    """Learnable parameters of one node (running statistics are buffers, not parameters)."""
-    op = attrs["op"]
-    if op == "conv":  # no bias: batch norm follows every convolution (torchvision, paper 3.4)
-        kh, kw = attrs["kernel"]
-        return kh * kw * attrs["in_channels"] * attrs["out_channels"]
-    if op == "bn":  # gamma and beta
-        return 2 * attrs["channels"]
-    if op == "fc":  # weight and bias
-        return attrs["in_features"] * attrs["out_features"] + attrs["out_features"]
-    return 0  # input, relu, pools, pad (option A: zero channels, no parameters), add
-
-
-def macs_of(attrs: dict[str, Any], inputs: list[tuple[int, ...]]) -> int:
-    """Multiply-adds (conv, fc) or elementwise operations (the rest) of one node.
-
-    Raises ValueError on an op it does not know: the op set is closed, and a new one must get
-    a formula here before it can be counted.
-    """
-    op, out = attrs["op"], attrs["shape"]
-    if op == "conv":
-        # Paper (Table 1), fvcore conv_flop_count, flop_counter conv_flop (which doubles it):
-        # every output element is a dot product of kh*kw*C_in terms.
-        kh, kw = attrs["kernel"]
-        return kh * kw * attrs["in_channels"] * math.prod(out)
-    if op == "fc":  # fvcore addmm/linear; flop_counter addmm (doubled); bias add not counted
-        return attrs["in_features"] * attrs["out_features"]
-    if op in ("bn", "relu", "add"):
-        # ptflops/thop: bn folds to x * a + b, one multiply-add an element; relu one
-        # comparison; add one addition. fvcore counts eval-mode bn as 2 an element (affine).
-        return math.prod(out)
-    if op == "maxpool":  # ptflops: k*k comparisons per output element
-        kh, kw = attrs["kernel"]
-        return kh * kw * math.prod(out)
-    if op == "avgpool":  # global or not, each input element is added once (fvcore, ptflops)
-        return math.prod(inputs[0]) if attrs.get("global") else _window(attrs) * math.prod(out)
-    if op in ("input", "pad"):  # pad: subsample and zero-fill, no arithmetic
-        return 0
-    raise ValueError(f"stats: no cost formula for op {op!r}")
-
-
-def _window(attrs: dict[str, Any]) -> int:
-    kh, kw = attrs["kernel"]
-    return kh * kw
-
-
-def saved_nodes(graph: nx.DiGraph) -> set[int]:
+def saved_nodes(net: Network) -> set[int]:
     """Nodes whose output autograd keeps for the backward pass (torchvision's ResNet).
 
-    conv, bn, the pools and fc keep their input (the weight gradient and pooling backward need
-    it); ReLU keeps its output (in place, it overwrites the bn output, which bn does not need);
-    add and the option-A pad keep nothing. A tensor kept by two ops is counted once.
+    Each op says whether it keeps its input (conv, bn, the pools, fc: the weight gradient
+    and pooling backward need it) or its output (ReLU, in place: it overwrote the bn output,
+    which bn does not need); add and the option-A pad keep nothing. A tensor kept by two ops
+    is counted once.
     """
     kept: set[int] = set()
-    for node, attrs in graph.nodes(data=True):
-        if attrs["op"] in ("conv", "bn", "maxpool", "avgpool", "fc"):
-            kept.update(graph.predecessors(node))
-        elif attrs["op"] == "relu":
-            kept.add(node)
+    for index, node in enumerate(net.nodes):
+        if node.op.keeps_input:
+            kept.update(node.inputs)
+        if node.op.keeps_output:
+            kept.add(index)
     return kept
 
 
-def layer_stats(graph: nx.DiGraph, convention: Convention = Convention()) -> list[LayerStats]:
+def layer_stats(net: Network, convention: Convention = Convention()) -> list[LayerStats]:
     """Per-node costs, in execution order."""
-    kept = saved_nodes(graph)
+    kept = saved_nodes(net)
     scale = 2 if convention.flops_as_2x_macs else 1
     layers = []
-    for node, attrs in graph.nodes(data=True):
-        shape = attrs["shape"]
+    for index, node in enumerate(net.nodes):
+        op, shape = node.op, node.shape
         if shape is None:
-            raise ValueError(f"stats: {attrs['path']} has no shape; run the checks first")
-        inputs = [graph.nodes[p]["shape"] for p in graph.predecessors(node)]
-        macs = macs_of(attrs, inputs)
+            raise ValueError(f"stats: {node.path} has no shape; run the checks first")
+        try:
+            macs = op.macs([net.nodes[i].shape for i in node.inputs], shape)  # type: ignore[misc]
+        except NotImplementedError as error:
+            raise ValueError(f"stats: {error}") from None
         elements = math.prod(shape)
-        # max pool also keeps its argmax indices, one per output element (int64)
-        saved = (elements if node in kept else 0) + (elements if attrs["op"] == "maxpool" else 0)
         layers.append(
             LayerStats(
-                node=node,
-                path=attrs["path"],
-                op=attrs["op"],
-                section=attrs["section"],
-                stage=attrs.get("stage"),
-                shape=tuple(shape),
-                params=params_of(attrs),
+                node=index,
+                path=node.path,
+                op=op.kind,
+                section=node.section,
+                stage=node.stage,
+                shape=shape,
+                params=op.params(),
                 macs=macs,
-                flops=scale * macs if convention.counts(attrs["op"]) else 0,
-                activations=elements if attrs["op"] in ("conv", "fc") else 0,
-                saved=saved,
-                line=attrs["span"].line,
+                flops=scale * macs if convention.counts(op) else 0,
+                activations=elements if op.weighted else 0,
+                saved=(elements if index in kept else 0) + op.extra_saved(shape),
+                line=node.span.line,
             )
         )
     return layers
 
 
-def stage_stats(graph: nx.DiGraph, layers: Iterable[LayerStats]) -> tuple[StageStats, ...]:
+def stage_stats(net: Network, layers: Iterable[LayerStats]) -> tuple[StageStats, ...]:
     """Sum the layers by section: stem, each stage, head. The input node counts with the stem,
     whose first convolution keeps the image for its weight gradient."""
     groups: dict[str, list[LayerStats]] = {}
@@ -250,7 +200,7 @@ def stage_stats(graph: nx.DiGraph, layers: Iterable[LayerStats]) -> tuple[StageS
         section = "stem" if layer.section == "input" else layer.section
         key = f"layer{layer.stage}" if section == "stage" else section
         groups.setdefault(key, []).append(layer)
-    infos = {info.path: info for info in graph.graph["stages"]}
+    infos = {info.path: info for info in net.stages}
     stages = []
     for key, members in groups.items():
         info = infos.get(key)
@@ -270,33 +220,32 @@ def stage_stats(graph: nx.DiGraph, layers: Iterable[LayerStats]) -> tuple[StageS
     return tuple(stages)
 
 
-def network_stats(graph: nx.DiGraph, convention: Convention = Convention()) -> NetworkStats:
+def network_stats(net: Network, convention: Convention = Convention()) -> NetworkStats:
     """The stats of one checked, shaped network (from :func:`resdsl.pipeline.check_or_raise`).
 
-    >>> network_stats(graph).flops                                   # doctest: +SKIP
-    1814073344
-    >>> network_stats(graph, Convention(flops_as_2x_macs=True)).flops  # doctest: +SKIP
+    >>> from resdsl.pipeline import check_or_raise
+    >>> (net,) = check_or_raise("specs/resnet18.res")
+    >>> network_stats(net, Convention(flops_as_2x_macs=True)).flops
     3628146688
     """
-    layers = layer_stats(graph, convention)
-    info = graph.graph
+    layers = layer_stats(net, convention)
     return NetworkStats(
-        name=info["name"],
-        file=str(info.get("file", "")),
+        name=net.name,
+        file=net.file,
         convention=convention,
-        input=tuple(info["input"]),
-        classes=info["classes"],
+        input=net.input,
+        classes=net.classes,
         params=sum(layer.params for layer in layers),
         flops=sum(layer.flops for layer in layers),
         activations=sum(layer.activations for layer in layers),
         saved=sum(layer.saved for layer in layers),
-        stages=stage_stats(graph, layers),
+        stages=stage_stats(net, layers),
         layers=tuple(layers),
     )
 
 
 def file_stats(path: str | Path, convention: Convention = Convention()) -> list[NetworkStats]:
     """Stats of every concrete network in one spec file (raises ResdslError on a bad spec)."""
-    from resdsl.pipeline import check_or_raise  # the pass itself needs only the graph
+    from resdsl.pipeline import check_or_raise  # the pass itself needs only the IR
 
-    return [network_stats(graph, convention) for graph in check_or_raise(path)]
+    return [network_stats(net, convention) for net in check_or_raise(path)]

@@ -16,7 +16,7 @@ def test_use_makes_networks_visible_but_compiles_only_the_root_file(tmp_path):
     assert program.diagnostics == ()
     assert program.own == ("top",) and set(program.definitions) == {"top", "base"}
     (graph,) = check(tmp_path / "top.res").networks
-    assert graph.graph["name"] == "top" and graph.graph["shortcut"] == "C"
+    assert graph.name == "top" and graph.shortcut == "C"
 
 
 def test_use_paths_are_relative_to_the_using_file(tmp_path, monkeypatch):
@@ -42,7 +42,7 @@ def test_a_file_used_twice_through_two_paths_is_loaded_once(tmp_path):
     (tmp_path / "y.res").write_text('use "base.res"\n')
     (tmp_path / "top.res").write_text('use "x.res"\nuse "y.res"\nnetwork top = base\n')
     result = check(tmp_path / "top.res")
-    assert result.ok and [g.graph["name"] for g in result.networks] == ["top"]
+    assert result.ok and [g.name for g in result.networks] == ["top"]
 
 
 def test_errors_in_a_used_file_are_reported_with_that_file(tmp_path):

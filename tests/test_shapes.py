@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+from resdsl.ops import sliding
 from resdsl.pipeline import check_or_raise
-from resdsl.shapes import sliding
 from tests.conftest import ROOT
 
 
 def stage_shapes(spec, name=None):
     (graph,) = check_or_raise(ROOT / "specs" / spec, name)
     last = {}
-    for _, attrs in graph.nodes(data=True):
-        if attrs["stage"] is not None:
-            last[attrs["stage"]] = attrs["shape"]
+    for node in graph.nodes:
+        if node.stage is not None:
+            last[node.stage] = node.shape
     return [last[k] for k in sorted(last)], graph
 
 
 def test_imagenet_output_sizes_follow_table_1():
     shapes, graph = stage_shapes("resnet34.res")
     assert shapes == [(64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7)]
-    by_path = {a["path"]: a["shape"] for _, a in graph.nodes(data=True)}
+    by_path = {n.path: n.shape for n in graph.nodes}
     assert by_path["conv1"] == (64, 112, 112) and by_path["maxpool"] == (64, 56, 56)
     assert by_path["avgpool"] == (512, 1, 1) and by_path["fc"] == (1000,)
 
@@ -34,18 +34,18 @@ def test_cifar_maps_are_32_16_8():
     assert shapes == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]
 
 
-def test_every_edge_carries_its_source_shape():
+def test_every_node_has_a_shape_and_reads_earlier_nodes():
     _, graph = stage_shapes("resnet34_a.res")
-    for source, _, attrs in graph.edges(data=True):
-        assert attrs["shape"] == graph.nodes[source]["shape"]
+    for index, node in enumerate(graph.nodes):
+        assert node.shape is not None and all(i < index for i in node.inputs)
 
 
 def test_option_a_subsampling_matches_the_strided_convolution():
     _, graph = stage_shapes("resnet34_a.res")
-    for node, attrs in graph.nodes(data=True):
-        if attrs["op"] == "add":
-            shapes = [e["shape"] for _, _, e in graph.in_edges(node, data=True)]
-            assert shapes[0] == shapes[1]
+    for node in graph.nodes:
+        if node.op.kind == "add":
+            main, shortcut = (graph.nodes[i].shape for i in node.inputs)
+            assert main == shortcut
 
 
 def test_sliding_window_floor_rule_and_misfit():

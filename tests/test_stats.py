@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from resdsl.ops import Op
 from resdsl.pipeline import check_or_raise
 from resdsl.stats import Convention, file_stats, network_stats
 
@@ -112,7 +114,7 @@ def resnet18():
 
 
 def _elements(graph, op: str) -> int:
-    return sum(math.prod(a["shape"]) for _, a in graph.nodes(data=True) if a["op"] == op)
+    return sum(math.prod(n.shape) for n in graph.nodes if n.op.kind == op)
 
 
 def test_flags_add_their_ops(resnet18) -> None:
@@ -168,16 +170,26 @@ def test_saved_activations_pycls_and_autograd(resnet18) -> None:
     assert report.saved == 5_344_256 and report.saved_bytes == 4 * 5_344_256
 
 
+class Gelu(Op):
+    """An op that states no cost formula."""
+
+    kind = "gelu"
+
+
+def _with_node(graph, index: int, **changes):
+    nodes = list(graph.nodes)
+    nodes[index] = replace(nodes[index], **changes)
+    return replace(graph, nodes=tuple(nodes))
+
+
 def test_unknown_op_fails_loudly(resnet18) -> None:
-    graph = resnet18.copy()
-    graph.nodes[3]["op"] = "gelu"
+    graph = _with_node(resnet18, 3, op=Gelu())
     with pytest.raises(ValueError, match="no cost formula for op 'gelu'"):
         network_stats(graph)
 
 
 def test_unshaped_graph_is_refused(resnet18) -> None:
-    graph = resnet18.copy()
-    graph.nodes[5]["shape"] = None
+    graph = _with_node(resnet18, 5, shape=None)
     with pytest.raises(ValueError, match=r"layer1\.0\.conv1 has no shape"):
         network_stats(graph)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from resdsl.ops import Conv
 from resdsl.pipeline import check, check_or_raise
 from resdsl.shapes import infer_shapes
-from resdsl.validate import check_additions, validate
+from resdsl.validate import check_ops, validate
 from tests.conftest import ROOT
 
 NET = "network {name} {{ input 3x32x32 classes 10 stage 1 x 16 head {{ avgpool fc }} }}\n"
@@ -49,10 +52,12 @@ def test_a_stem_that_shrinks_the_input_away(tmp_path):
 
 def test_an_addition_of_unequal_shapes_is_reported():
     (graph,) = check_or_raise(ROOT / "specs" / "resnet18.res")
-    graph = graph.copy()
     # Break one projection on purpose: the shortcut now keeps 64 channels.
-    for _, attrs in graph.nodes(data=True):
-        if attrs["path"] == "layer2.0.downsample.0":
-            attrs["out_channels"] = 64
-    (diagnostic,) = check_additions(infer_shapes(graph))
+    nodes = [
+        replace(n, op=Conv(64, 64, (1, 1), (2, 2), (0, 0)))
+        if n.path == "layer2.0.downsample.0"
+        else n
+        for n in graph.nodes
+    ]
+    (diagnostic,) = check_ops(infer_shapes(replace(graph, nodes=tuple(nodes))))
     assert "adds F(x) of shape 128x28x28 to a shortcut of shape 64x28x28" in diagnostic.message

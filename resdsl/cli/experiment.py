@@ -1,0 +1,106 @@
+"""``resdsl experiment degradation``: the click command, thin; the work is in
+:mod:`resdsl.experiment`. torch is imported only when a run starts."""
+
+from __future__ import annotations
+
+import click
+
+from resdsl.train.config import RECIPES
+
+
+def _depths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of depths") from None
+
+
+@click.group()
+def experiment() -> None:
+    """Reproduce the paper's experiments with one command."""
+
+
+@experiment.command()
+@click.option(
+    "--depths",
+    default="20,56",
+    show_default=True,
+    callback=_depths,
+    help="Comma-separated depths; plainD and resnetD are trained for each.",
+)
+@click.option(
+    "--seeds",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Seeds 0..N-1 per network; the table reports mean ± std.",
+)
+@click.option(
+    "--data",
+    default="digits",
+    show_default=True,
+    help="digits | cifar10:DIR | cifar100:DIR | imagefolder:DIR | synthetic.",
+)
+@click.option(
+    "--recipe",
+    "recipe_name",
+    type=click.Choice(sorted(RECIPES)),
+    default="digits",
+    show_default=True,
+    help="One recipe for every network.",
+)
+@click.option(
+    "--steps",
+    type=int,
+    help="Iterations per run, milestones scaled to match (digits default: 300).",
+)
+@click.option("--batch-size", type=int, help="Mini-batch (default: the recipe's).")
+@click.option("--out", help="Output folder (default runs/degradation-TIMESTAMP); must be new.")
+@click.option(
+    "--generated",
+    default="generated",
+    show_default=True,
+    help="Folder holding the compiled plainD.py and resnetD.py.",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option(
+    "--threads", type=int, default=0, show_default=True, help="CPU threads; 0 means every core."
+)
+def degradation(
+    depths: tuple[int, ...],
+    seeds: int,
+    data: str,
+    recipe_name: str,
+    steps: int | None,
+    batch_size: int | None,
+    out: str | None,
+    generated: str,
+    device: str,
+    threads: int,
+) -> None:
+    """Plain against residual networks, the paper's Fig. 6, 7 and final errors.
+
+    Trains plainD and resnetD for each depth under one recipe and writes the training and
+    test error curves (Fig. 6), a table of final errors, and the standard deviations of the
+    layer responses (Fig. 7).
+    """
+    from resdsl.experiment import DegradationPlan, run_degradation
+
+    plan = DegradationPlan(
+        depths=depths,
+        seeds=seeds,
+        data=data,
+        recipe=recipe_name,
+        steps=steps,
+        out=out,
+        generated=generated,
+        device=device,
+        threads=threads,
+        batch_size=batch_size,
+    )
+    result = run_degradation(plan)
+    click.echo(result.table_md.read_text(), nl=False)
+    for path in (result.figure, result.table_md, result.table_json, result.fig7, result.fig7_json):
+        click.echo(f"wrote {path}")

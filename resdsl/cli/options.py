@@ -1,0 +1,41 @@
+"""Arguments and options that several commands share."""
+
+from __future__ import annotations
+
+import click
+
+# Spec arguments are plain strings (not click.Path(exists=True)) so that a missing file gets
+# the same file:line:col diagnostic as every other error.
+SPECS = click.argument("files", nargs=-1, required=True, metavar="FILES...")
+
+
+def convention_options(command):
+    """The flags that choose what counts, shared by stats and diff."""
+    options = [
+        click.option("--count-bn", is_flag=True, help="Count batch norm: 1 per element."),
+        click.option("--count-relu", is_flag=True, help="Count ReLU: 1 per element."),
+        click.option("--count-pool", is_flag=True, help="Count max/average pooling."),
+        click.option("--count-add", is_flag=True, help="Count residual additions: 1 per element."),
+        click.option("--count-all", is_flag=True, help="All four of the above."),
+        click.option(
+            "--flops-2x",
+            is_flag=True,
+            help="Report FLOPs as 2 x multiply-adds (torch.utils.flop_counter's unit).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def convention(count_bn, count_relu, count_pool, count_add, count_all, flops_2x):
+    """The :class:`~resdsl.stats.Convention` the flags ask for."""
+    from resdsl.stats import Convention
+
+    return Convention(
+        bn=count_bn or count_all,
+        relu=count_relu or count_all,
+        pool=count_pool or count_all,
+        add=count_add or count_all,
+        flops_as_2x_macs=flops_2x,
+    )

@@ -1,0 +1,50 @@
+"""``resdsl stats``: parameters, multiply-adds and activation memory, without building a model.
+
+No torch is imported here or below (a test checks it in a subprocess), so it answers in
+milliseconds."""
+
+from __future__ import annotations
+
+import click
+
+from resdsl.cli.options import convention, convention_options
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILES...")
+@click.option("--network", "-n", help="Only this network of each file (default: every one).")
+@click.option("--per-layer", is_flag=True, help="Also list every layer with its spec line.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format; json is a list with one object per network.",
+)
+@click.option("--table", "paper", is_flag=True, help="Print the paper's Table 1, side by side.")
+@convention_options
+def stats(files, network, per_layer, fmt, paper, **flags) -> None:
+    """Parameters, multiply-adds and activation memory of every network in FILES.
+
+    Computed from the IR by formula, without building a model. By default only the
+    multiply-adds of conv and fc layers count, as in the paper and torchvision's GFLOPS.
+
+    \b
+      resdsl stats specs/resnet50.res --per-layer
+      resdsl stats --table specs/resnet18.res specs/resnet34_a.res specs/resnet50.res
+      resdsl stats specs/*.res --format json
+    """
+    from resdsl.pipeline import check_or_raise
+    from resdsl.report.table1 import table1
+    from resdsl.report.tables import render, to_text
+    from resdsl.stats import network_stats
+
+    counting = convention(**flags)
+    nets = [net for path in files for net in check_or_raise(path, network)]
+    reports = [network_stats(net, counting) for net in nets]
+    if paper:
+        click.echo(to_text(table1(nets, reports)))
+        click.echo(f"counted: {counting.describe()}")
+        return
+    click.echo(render(reports, fmt, per_layer))

@@ -1,0 +1,172 @@
+"""The codegen pass: a shaped IR to the source of a PyTorch module, as a value.
+
+    >>> from resdsl.pipeline import check_or_raise
+    >>> (net,) = check_or_raise("specs/resnet18.res")
+    >>> source = generate(net)
+    >>> source == open("generated/resnet18.py").read()
+    True
+
+The output reads like torchvision's ``models/resnet.py``: ``conv3x3``/``conv1x1`` helpers, one
+class for the block kind the network uses, one for the network with its stages as
+``nn.Sequential`` attributes (``layer1`` ...), a factory named after the network and a ``META``
+dict. Module paths come from the IR, which uses torchvision's names, so ``state_dict`` keys
+match torchvision's ResNet and its weights load with ``strict=True``.
+
+NOTE: the IR is rebuilt into a hierarchy, not dumped: the stem and head are emitted node by
+node, and the stages as runs of identical blocks (``*(BasicBlock(64, 64) for _ in range(2))``).
+So that the hierarchy cannot silently drift from the IR, :func:`check_blocks` compares every
+block's nodes with what the emitted block class builds (both come from the block's recipe),
+and an op without a PyTorch form fails loudly. Every identifier that reaches the source goes
+through a :class:`Namespace`, and every literal is an int or a JSON-escaped string, so a spec
+cannot inject code. torch is never imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from resdsl import __version__
+from resdsl.codegen.blocks import block_context, check_blocks, stage_entries
+from resdsl.codegen.format import format_source
+from resdsl.codegen.names import Namespace, attribute, error_at, integer, literal_op
+from resdsl.ir import Network, Node
+from resdsl.stats import network_stats
+
+_SAFE_COMMENT = re.compile(r"[A-Za-z0-9_./ =*-]*")
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("resdsl.codegen", "templates"),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,  # the output is Python; safety comes from Namespace and literals
+)
+
+
+def shape_comment(shape: Any) -> str:
+    dims = ", ".join(str(int(d)) for d in shape) if shape is not None else "?"
+    return f"  # (N, {dims})"
+
+
+def _module(node: Node) -> str:
+    """The constructor of one stem or head node; an op without a PyTorch form fails loudly."""
+    try:
+        return literal_op(node.op, node.span).torch()
+    except NotImplementedError:
+        raise error_at(
+            node.span, f"resdsl compile does not know the op {node.op.kind!r} at {node.path}"
+        ) from None
+
+
+def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
+    """The network class: constructor and forward lines, from the stem, stages and head."""
+    init: list[str] = []
+    forward: list[str] = []
+    declared: set[str] = set()  # torchvision's one shared ReLU appears once per use in the IR
+    last = {n.stage: n for n in net.nodes if n.section == "stage"}
+    final = len(net.nodes) - 1
+    for index, node in enumerate(net.nodes):
+        if node.section == "input":
+            continue
+        if node.section == "stage":
+            stage = net.stage(node.stage)  # type: ignore[arg-type]
+            layer = attribute(stage.path, stage.span)
+            if layer in declared:
+                continue
+            declared.add(layer)
+            entries = stage_entries(net, stage.index, block)
+            init += [f"self.{layer} = nn.Sequential(", *(f"    {e}," for e in entries), ")"]
+            forward.append(f"x = self.{layer}(x)" + shape_comment(last[stage.index].shape))
+            continue
+        name = attribute(node.path, node.span)
+        if name not in declared:
+            declared.add(name)
+            init.append(f"self.{name} = {_module(node)}")
+        if not node.op.flattens:
+            forward.append(f"x = self.{name}(x)" + shape_comment(node.shape))
+            continue
+        if index != final:
+            raise error_at(node.span, "resdsl compile expects the fc to be the network's last op")
+        # The pooled (C, 1, 1) map is flattened for the fc, as torchvision does.
+        features = integer(net.nodes[node.inputs[0]].shape[0], node.span)  # type: ignore[index]
+        forward.append(f"x = torch.flatten(x, 1)  # (N, {features})")
+        forward.append(f"x = self.{name}(x)  # (N, num_classes)")
+    return {"init": init, "forward": forward}
+
+
+def _display_path(file: str) -> str:
+    """The spec's path as the header and META show it: relative to the working directory
+    when it lies below it, so that output does not depend on where the checkout is."""
+    path = Path(file)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path.as_posix()
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a ``#`` comment: shown as is when plain, JSON-escaped otherwise."""
+    return text if _SAFE_COMMENT.fullmatch(text) else json.dumps(text)
+
+
+def render(network: Network, *, command: str | None = None) -> str:
+    """The module source straight from the template (already formatted in practice)."""
+    span = network.name_span
+    name = Namespace().claim(network.name, span, "network name")
+    check_blocks(network)
+    block = block_context(network)
+    net_cls = "ResNet" if block["residual"] else "PlainNet"
+    net = network_context(network, block)
+    classes = integer(network.classes, span)
+    net["cls"] = net_cls
+    net["params"] = f"num_classes: int = {classes}"
+    if block["residual"]:
+        zero_init = "True" if network.block.zero_init is True else "False"
+        net["params"] += f", zero_init_residual: bool = {zero_init}"
+    spec = _display_path(network.file)
+    stats = network_stats(network)
+    counts = [stage.blocks for stage in network.stages]
+    sha = network.spec_sha256
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise error_at(span, f"spec_sha256 is not a sha256 hex digest: {sha!r}")
+    kind = "plain network" if not block["residual"] else f"shortcut {network.shortcut}"
+    shape = "x".join(map(str, network.input))
+    net["doc"] = f"{name}: {block['cls']} x {counts}, {kind}, input {shape}."
+    exports = sorted(["META", block["cls"], net_cls], key=lambda n: (not n.isupper(), n))
+    return _env.get_template("module.py.jinja").render(
+        version=__version__,
+        name=name,
+        title=f"{name}: generated by resdsl from {_comment(spec)}.",
+        summary=(
+            f"{block['cls']} blocks {counts}, {kind}; build it with `{name}(num_classes=...)`."
+        ),
+        spec_comment=_comment(spec),
+        spec_literal=json.dumps(spec),
+        command_comment=_comment(command or f"resdsl compile {spec}"),
+        input=[integer(d, span) for d in network.input],
+        classes=classes,
+        params=int(stats.params),
+        flops=int(stats.flops),
+        sha256=sha,
+        block=block,
+        net=net,
+        uses_flatten=any(node.op.flattens for node in network.nodes),
+        exports=[*exports, name],
+        factory_doc=f"The {name} network of {_comment(spec)}, with a fresh initialisation.",
+    )
+
+
+def generate(net: Network, *, command: str | None = None) -> str:
+    """The source of the generated module for one network: pure and deterministic.
+
+    ``command`` is the command the header says produced the file (default
+    ``resdsl compile SPEC``). Formatted with ruff when it is installed; the template's own
+    output otherwise, which is the same text in practice (a test checks it).
+    """
+    return format_source(render(net, command=command))

@@ -1,0 +1,92 @@
+"""Lowering: a resolved network description to its IR. It cannot fail.
+
+    >>> from resdsl.load import load
+    >>> from resdsl.resolve import resolve
+    >>> (spec,) = resolve(load("specs/resnet50.res")).networks
+    >>> net = lower(spec)
+    >>> [node.path for node in net.nodes[5:9]]
+    ['layer1.0.conv1', 'layer1.0.bn1', 'layer1.0.relu', 'layer1.0.conv2']
+    >>> net.blocks[3].path, net.blocks[3].stride, net.blocks[3].shortcut
+    ('layer2.0', 2, 'projection')
+
+The stem and head are already ops with their names (:mod:`resdsl.resolve` made them); each
+stage expands into its blocks, and each block into nodes by reading its recipe
+(:mod:`resdsl.recipes`): the residual function's steps on the ``main`` branch, the shortcut's
+steps on the ``shortcut`` branch, then the addition and the ReLU after it. A plain network
+(``shortcut none``) has no addition: its block ends in the ReLU.
+"""
+
+from __future__ import annotations
+
+from resdsl import ops
+from resdsl.ir import BlockInfo, Branch, Network, Node
+from resdsl.recipes import SHORTCUTS, BlockRecipe, ReluStep, block_shortcut, recipe
+from resdsl.spec import NetworkSpec
+
+
+def lower(spec: NetworkSpec) -> Network:
+    """The IR of one resolved network, nodes in execution order (shapes not yet inferred)."""
+    nodes = [Node(ops.Input(*spec.input), "input", (), "input", spec.input_span)]
+    for layer in spec.stem:
+        nodes.append(Node(layer.op, layer.name, (len(nodes) - 1,), "stem", layer.span))
+    block_recipe = recipe(spec.block)
+    blocks = []
+    for stage in spec.stages:
+        for index in range(stage.blocks):
+            first = index == 0
+            c_in = stage.in_channels if first else stage.out_channels
+            stride = stage.stride if first else 1
+            shortcut = block_shortcut(spec.shortcut, c_in, stage.out_channels, stride)
+            info = BlockInfo(
+                stage.index,
+                index,
+                c_in,
+                stage.width,
+                stage.out_channels,
+                stride,
+                shortcut,
+                stage.span,
+            )
+            nodes += block_nodes(block_recipe, info, len(nodes) - 1, len(nodes))
+            blocks.append(info)
+    for layer in spec.head:
+        nodes.append(Node(layer.op, layer.name, (len(nodes) - 1,), "head", layer.span))
+    return Network(spec, tuple(blocks), tuple(nodes))
+
+
+def block_nodes(block: BlockRecipe, info: BlockInfo, x: int, start: int) -> list[Node]:
+    """The nodes of one block reading node ``x``, numbered from ``start``.
+
+    :mod:`resdsl.codegen` calls this too, to check that the IR holds exactly what the block
+    class it writes would build.
+    """
+    nodes: list[Node] = []
+    prefix, span = info.path, info.span
+
+    def add(op: ops.Op, name: str, inputs: tuple[int, ...], branch: Branch | None) -> int:
+        nodes.append(
+            Node(op, f"{prefix}.{name}", inputs, "stage", span, info.stage, info.index, branch)
+        )
+        return start + len(nodes) - 1
+
+    out = _steps(add, block.steps, info, x, "main", name=lambda step: step.name)
+    if info.shortcut == "none":  # the plain network: no addition at all
+        add(ops.ReLU(), ReluStep.name, (out,), None)
+        return nodes
+    identity = x
+    if info.shortcut in SHORTCUTS:
+        shortcut = SHORTCUTS[info.shortcut]
+        identity = _steps(add, shortcut.steps, info, x, "shortcut", name=shortcut.path)
+    total = add(ops.Add(), "add", (out, identity), None)
+    add(ops.ReLU(), ReluStep.name, (total,), None)
+    return nodes
+
+
+def _steps(add, steps, info: BlockInfo, x: int, branch: Branch, name) -> int:
+    """Append a recipe's steps on one branch; the index of the last node."""
+    channels = info.in_channels
+    for step in steps:
+        c_out = step.out(channels, info.width, info.out_channels)
+        x = add(step.op(channels, c_out, info.stride), name(step), (x,), branch)
+        channels = c_out
+    return x

@@ -1,0 +1,67 @@
+"""The op table: one frozen dataclass per operation, and everything each one means.
+
+    >>> conv = Conv(64, 128, kernel=(3, 3), stride=(2, 2), padding=(1, 1))
+    >>> conv.shape([(64, 56, 56)]), conv.params(), conv.label()
+    ((128, 28, 28), 73728, '3x3 conv, 128, /2')
+    >>> conv.macs([(64, 56, 56)], (128, 28, 28)), conv.table_entry()
+    (57802752, '3x3, 128, stride 2')
+    >>> conv.torch()
+    'nn.Conv2d(64, 128, kernel_size=3, stride=2, padding=1, bias=False)'
+
+NOTE: one place per operation. An op answers every question a pass asks of it: its output
+shape (:mod:`resdsl.shapes`), what is wrong with its inputs (:mod:`resdsl.validate`), its
+parameters, multiply-adds, which counting convention counts it and what autograd keeps for
+backward (:mod:`resdsl.stats`), its label as the paper's figures write it
+(:mod:`resdsl.graph`), as Table 1 writes it (:mod:`resdsl.report.table1`), and its PyTorch
+constructor (:mod:`resdsl.codegen`). Those passes ask; none of them branches on an op's kind.
+It is pycls's builder beside its cost twin, made one object. Adding an operation is adding
+one class (docs/architecture.md has the checklist):
+
+    base.py      Op (what every op answers, with its defaults), the window helpers
+    layers.py    Input, Conv, BatchNorm, ReLU, Linear
+    pools.py     MaxPool, AvgPool, GlobalAvgPool
+    residual.py  ZeroPad (option A's shortcut), Add (y = F(x) + x)
+
+Shapes are (C, H, W) per sample, or (features,) after the fc. Every figure is per sample.
+"""
+
+from __future__ import annotations
+
+from resdsl.ops.base import (
+    Counted,
+    Drawn,
+    Op,
+    Pair,
+    Shape,
+    Window,
+    downsampling,
+    pair,
+    show,
+    sliding,
+)
+from resdsl.ops.layers import BatchNorm, Conv, Input, Linear, ReLU
+from resdsl.ops.pools import AvgPool, GlobalAvgPool, MaxPool
+from resdsl.ops.residual import Add, ZeroPad
+
+__all__ = [
+    "Add",
+    "AvgPool",
+    "BatchNorm",
+    "Conv",
+    "Counted",
+    "Drawn",
+    "GlobalAvgPool",
+    "Input",
+    "Linear",
+    "MaxPool",
+    "Op",
+    "Pair",
+    "ReLU",
+    "Shape",
+    "Window",
+    "ZeroPad",
+    "downsampling",
+    "pair",
+    "show",
+    "sliding",
+]

@@ -1,0 +1,134 @@
+"""The base of the op table: what every operation answers, and the helpers they share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+Shape = tuple[int, ...]
+Pair = tuple[int, int]
+# Which Convention flag counts an op's operations (see resdsl.stats.Convention).
+Counted = Literal["always", "bn", "relu", "pool", "add", "never"]
+# How the paper's figures draw it: its own box, folded into the box before it (BN and ReLU
+# are part of "3x3 conv, 64" in Fig. 3), the small "+" circle, or the bare input caption.
+Drawn = Literal["box", "folded", "circle", "caption"]
+
+
+class Op:
+    """What every operation answers. Subclasses are frozen dataclasses of its parameters."""
+
+    __slots__ = ()
+    kind: ClassVar[str]  # the name ``resdsl ir`` and ``--per-layer`` print
+    counted: ClassVar[Counted] = "never"
+    weighted: ClassVar[bool] = False  # conv, fc: a "layer" when the paper counts depth
+    pool: ClassVar[bool] = False  # a pooling window (Table 1 lists the stem's under conv2_x)
+    drawn: ClassVar[Drawn] = "box"
+    keeps_input: ClassVar[bool] = False  # autograd saves its input for backward
+    keeps_output: ClassVar[bool] = False  # ... or its output
+    flattens: ClassVar[bool] = False  # reads a (C, 1, 1) map as a (C,) vector
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape | None:
+        """The output shape, or None where the op cannot apply (a window larger than its input)."""
+        return inputs[0]
+
+    def params(self) -> int:
+        """Learnable parameters (batch norm's running statistics are buffers, not these)."""
+        return 0
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        """Multiply-adds (conv, fc) or elementwise operations (the rest). Every op states its
+        own: one without a formula fails loudly rather than counting as free."""
+        raise NotImplementedError(f"no cost formula for op {self.kind!r}")
+
+    def extra_saved(self, out: Shape) -> int:
+        """Elements autograd keeps beyond its input or output (max pool's argmax indices)."""
+        return 0
+
+    def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
+        """What is wrong with the inputs this op is given, in the user's words; None if fine.
+
+        An input shape is None where an earlier op already failed: that one was reported.
+        ``block`` is the index of the block the op belongs to, for messages that name it."""
+        return None
+
+    def label(self) -> str:
+        """The op as the paper's figures label it (Fig. 3: ``3x3 conv, 128, /2``)."""
+        return self.kind
+
+    def table_entry(self, stride: bool = True) -> str:
+        """The op as Table 1 writes it (``3x3, 128, stride 2``)."""
+        return self.label()
+
+    def torch(self, classes: str = "num_classes") -> str:
+        """Its PyTorch constructor, for the generated module's stem and head."""
+        raise NotImplementedError(f"{self.kind} has no PyTorch module of its own")
+
+
+class Window(Op):
+    """A kernel sliding over H and W: convolutions and windowed pools."""
+
+    __slots__ = ()
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+
+    def window(self, shape: Shape) -> tuple[int, int] | None:
+        """Output H and W by PyTorch's floor rule, or None if the window does not fit."""
+        _, h, w = shape
+        return sliding(h, w, self.kernel, self.stride, self.padding)
+
+    def misfit(self, shape: Shape) -> str:
+        """Why :meth:`window` is None: the message ``validate`` reports."""
+        _, h, w = shape
+        kh, kw = self.kernel
+        return (
+            f"{self.kind} {kh}x{kw} is larger than its input ({h}x{w}, padded by {self.padding[0]})"
+        )
+
+    def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
+        shape = inputs[0]
+        return None if shape is None or self.window(shape) else self.misfit(shape)
+
+    def _kernel_text(self) -> str:
+        return f"{self.kernel[0]}x{self.kernel[1]}"
+
+    def _torch_window(self) -> str:
+        return (
+            f"kernel_size={pair(self.kernel)}, stride={pair(self.stride)}, "
+            f"padding={pair(self.padding)}"
+        )
+
+
+def sliding(h: int, w: int, kernel: Pair, stride: Pair, padding: Pair) -> tuple[int, int] | None:
+    """Output size of a convolution or pooling window, or None if the window does not fit.
+
+    >>> sliding(224, 224, (7, 7), (2, 2), (3, 3)), sliding(2, 2, (7, 7), (1, 1), (0, 0))
+    ((112, 112), None)
+    """
+    if h + 2 * padding[0] < kernel[0] or w + 2 * padding[1] < kernel[1]:
+        return None
+    return (
+        (h + 2 * padding[0] - kernel[0]) // stride[0] + 1,
+        (w + 2 * padding[1] - kernel[1]) // stride[1] + 1,
+    )
+
+
+def downsampling(stride: Pair) -> str:
+    """The paper's ``, /2`` suffix for a downsampling layer; nothing for stride 1."""
+    s = max(stride)
+    return f", /{s}" if s > 1 else ""
+
+
+def pair(value: Pair) -> str:
+    """A (h, w) pair as torch writes it: ``3`` when square, ``(3, 5)`` otherwise."""
+    h, w = value
+    return str(h) if h == w else f"({h}, {w})"
+
+
+def show(shape: Shape) -> str:
+    """``128x28x28``."""
+    return "x".join(str(d) for d in shape)
+
+
+def with_stride(text: str, stride: Pair, written: bool) -> str:
+    return f"{text}, stride {stride[0]}" if written and stride[0] != 1 else text

@@ -1,0 +1,135 @@
+"""The layers: the image, convolution, batch norm, ReLU and the fully connected layer."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from resdsl.ops.base import Counted, Drawn, Op, Pair, Shape, Window, downsampling, with_stride
+
+
+@dataclass(frozen=True, slots=True)
+class Input(Op):
+    """The image, channels x height x width."""
+
+    channels: int
+    height: int
+    width: int
+    kind: ClassVar[str] = "input"
+    drawn: ClassVar[Drawn] = "caption"
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (self.channels, self.height, self.width)
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return 0
+
+    def label(self) -> str:
+        return "image"
+
+
+@dataclass(frozen=True, slots=True)
+class Conv(Window):
+    """A convolution without bias (batch norm follows every one, as in the paper, sec. 3.4)."""
+
+    in_channels: int
+    out_channels: int
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+    kind: ClassVar[str] = "conv"
+    counted: ClassVar[Counted] = "always"
+    weighted: ClassVar[bool] = True
+    keeps_input: ClassVar[bool] = True  # for the weight gradient
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape | None:
+        size = self.window(inputs[0])
+        return None if size is None else (self.out_channels, *size)
+
+    def params(self) -> int:
+        return self.kernel[0] * self.kernel[1] * self.in_channels * self.out_channels
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        # The paper (Table 1), fvcore's conv_flop_count, flop_counter's conv_flop (which
+        # doubles it): every output element is a dot product of kh*kw*C_in terms.
+        return self.kernel[0] * self.kernel[1] * self.in_channels * math.prod(out)
+
+    def label(self) -> str:
+        return f"{self._kernel_text()} conv, {self.out_channels}{downsampling(self.stride)}"
+
+    def table_entry(self, stride: bool = True) -> str:
+        return with_stride(f"{self._kernel_text()}, {self.out_channels}", self.stride, stride)
+
+    def torch(self, classes: str = "num_classes") -> str:
+        channels = f"{self.in_channels}, {self.out_channels}"
+        return f"nn.Conv2d({channels}, {self._torch_window()}, bias=False)"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchNorm(Op):
+    """Batch normalisation (Ioffe & Szegedy 2015): gamma and beta per channel."""
+
+    channels: int
+    kind: ClassVar[str] = "bn"
+    counted: ClassVar[Counted] = "bn"
+    drawn: ClassVar[Drawn] = "folded"
+    keeps_input: ClassVar[bool] = True
+
+    def params(self) -> int:
+        return 2 * self.channels
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        # ptflops/thop: x * a + b once folded, one multiply-add an element (fvcore says 2).
+        return math.prod(out)
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"nn.BatchNorm2d({self.channels})"
+
+
+@dataclass(frozen=True, slots=True)
+class ReLU(Op):
+    """The rectifier, in place: autograd keeps its output (which overwrote the BN output)."""
+
+    kind: ClassVar[str] = "relu"
+    counted: ClassVar[Counted] = "relu"
+    drawn: ClassVar[Drawn] = "folded"
+    keeps_output: ClassVar[bool] = True
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return math.prod(out)  # one comparison an element
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return "nn.ReLU(inplace=True)"
+
+
+@dataclass(frozen=True, slots=True)
+class Linear(Op):
+    """The fully connected layer, to ``classes`` outputs; weight and bias."""
+
+    in_features: int
+    out_features: int
+    kind: ClassVar[str] = "fc"
+    counted: ClassVar[Counted] = "always"
+    weighted: ClassVar[bool] = True
+    keeps_input: ClassVar[bool] = True
+    flattens: ClassVar[bool] = True
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (self.out_features,)
+
+    def params(self) -> int:
+        return self.in_features * self.out_features + self.out_features
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return self.in_features * self.out_features  # fvcore addmm; the bias add not counted
+
+    def label(self) -> str:
+        return f"fc {self.out_features}"
+
+    def table_entry(self, stride: bool = True) -> str:
+        return f"{self.out_features}-d fc"
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"nn.Linear({self.in_features}, {classes})"

@@ -1,0 +1,95 @@
+"""Pooling: max and average over a window, and the head's global average."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from resdsl.ops.base import Counted, Op, Pair, Shape, Window, downsampling, with_stride
+
+
+@dataclass(frozen=True, slots=True)
+class MaxPool(Window):
+    """Max pooling over a window (the ImageNet stem's 3x3, stride 2)."""
+
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+    kind: ClassVar[str] = "maxpool"
+    counted: ClassVar[Counted] = "pool"
+    pool: ClassVar[bool] = True
+    keeps_input: ClassVar[bool] = True
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape | None:
+        size = self.window(inputs[0])
+        return None if size is None else (inputs[0][0], *size)
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return self.kernel[0] * self.kernel[1] * math.prod(out)  # ptflops: k*k comparisons
+
+    def extra_saved(self, out: Shape) -> int:
+        return math.prod(out)  # the argmax indices, one per output element
+
+    def label(self) -> str:
+        return f"pool{downsampling(self.stride)}"
+
+    def table_entry(self, stride: bool = True) -> str:
+        return with_stride(f"{self._kernel_text()} max pool", self.stride, stride)
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"nn.MaxPool2d({self._torch_window()})"
+
+
+@dataclass(frozen=True, slots=True)
+class AvgPool(Window):
+    """Average pooling over a window (a stem may use one)."""
+
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+    kind: ClassVar[str] = "avgpool"
+    counted: ClassVar[Counted] = "pool"
+    pool: ClassVar[bool] = True
+    keeps_input: ClassVar[bool] = True
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape | None:
+        size = self.window(inputs[0])
+        return None if size is None else (inputs[0][0], *size)
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return self.kernel[0] * self.kernel[1] * math.prod(out)  # each input added per window
+
+    def label(self) -> str:
+        return f"avg pool{downsampling(self.stride)}"
+
+    def table_entry(self, stride: bool = True) -> str:
+        return with_stride(f"{self._kernel_text()} average pool", self.stride, stride)
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"nn.AvgPool2d({self._torch_window()})"
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalAvgPool(Op):
+    """The head's global average pooling: (C, H, W) to (C, 1, 1)."""
+
+    kind: ClassVar[str] = "avgpool"
+    counted: ClassVar[Counted] = "pool"
+    keeps_input: ClassVar[bool] = True
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (inputs[0][0], 1, 1)
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return math.prod(inputs[0])  # fvcore, ptflops: each input element added once
+
+    def label(self) -> str:
+        return "avg pool"
+
+    def table_entry(self, stride: bool = True) -> str:
+        return "average pool"
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return "nn.AdaptiveAvgPool2d((1, 1))"

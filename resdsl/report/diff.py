@@ -1,0 +1,51 @@
+"""``resdsl diff``'s table: what changes from one network to another, stage by stage.
+
+>>> from resdsl.stats import file_stats
+>>> (a,), (b,) = file_stats("specs/resnet50.res"), file_stats("specs/resnet50_v1_5.res")
+>>> print(to_text(diff(a, b)).splitlines()[-2].split("│")[6:8])
+[' 4,089,184,256 ', ' +231,211,008 (+6.0%) ']
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from resdsl.report.tables import to_text, unit_of
+from resdsl.stats import NetworkStats, StageStats
+
+__all__ = ["diff", "to_text"]
+
+
+def diff(a: NetworkStats, b: NetworkStats) -> Table:
+    """Parameters and multiply-adds of ``b`` against ``a``, stage by stage (matched by name)."""
+    unit = unit_of(a)
+    table = Table(title=f"{a.name} -> {b.name}")
+    table.add_column("stage")
+    left, right = (a.name, b.name) if a.name != b.name else ("A", "B")
+    for column in (f"params {left}", right, "change", f"{unit} {left}", right, "change"):
+        table.add_column(column, justify="right")
+    names = [s.name for s in a.stages] + [s.name for s in b.stages if s.name not in _names(a)]
+    for name in names:
+        sa, sb = _find(a, name), _find(b, name)
+        title = (sa or sb).title  # type: ignore[union-attr]
+        pa, pb = (sa.params if sa else 0), (sb.params if sb else 0)
+        fa, fb = (sa.flops if sa else 0), (sb.flops if sb else 0)
+        table.add_row(title, *_change(pa, pb), *_change(fa, fb))
+    table.add_section()
+    table.add_row("total", *_change(a.params, b.params), *_change(a.flops, b.flops), style="bold")
+    return table
+
+
+def _names(report: NetworkStats) -> set[str]:
+    return {s.name for s in report.stages}
+
+
+def _find(report: NetworkStats, name: str) -> StageStats | None:
+    return next((s for s in report.stages if s.name == name), None)
+
+
+def _change(old: int, new: int) -> tuple[str, str, str]:
+    if old == new:
+        return (f"{old:,}", f"{new:,}", "=")
+    percent = f" ({100 * (new - old) / old:+.1f}%)" if old else ""
+    return (f"{old:,}", f"{new:,}", f"{new - old:+,}{percent}")
