@@ -5,8 +5,8 @@
 
 Two ways to get the same figures for every network of every spec:
 
-* resdsl: parse, elaborate, shape and check the spec, then the stats pass (what ``resdsl stats``
-  does), no torch; timed as a whole and the stats pass alone.
+* resdsl: parse, resolve, lower, shape and check the spec, then the stats pass (what
+  ``resdsl stats`` does), no torch; timed as a whole and the stats pass alone.
 * torch: load ``generated/NAME.py`` by path, build the model from its factory, sum its
   parameters and run one forward pass (batch 1) under ``torch.utils.flop_counter.FlopCounterMode``,
   whose FLOPs / 2 are multiply-adds of conv and linear layers.
@@ -40,9 +40,9 @@ def resdsl_side(specs: list[Path], repeat: int) -> tuple[dict[str, Any], float, 
     figures: dict[str, Any] = {}
     for _ in range(repeat):
         start = time.perf_counter()
-        graphs = [(spec, g) for spec in specs for g in check_or_raise(spec)]
+        nets = [(spec, net) for spec in specs for net in check_or_raise(spec)]
         middle = time.perf_counter()
-        reports = [(spec, network_stats(g)) for spec, g in graphs]
+        reports = [(spec, network_stats(net)) for spec, net in nets]
         end = time.perf_counter()
         best_total, best_pass = min(best_total, end - start), min(best_pass, end - middle)
     for spec, r in reports:

@@ -4,7 +4,8 @@
     >>> tree.items[0].name.text
     'n'
 
-The Lark grammar lives in ``grammars/res.lark`` (shipped as ``resdsl.grammars``). The
+The Lark grammar lives in ``grammars/res.lark`` (shipped as ``resdsl.grammars``; the parser
+is :func:`resdsl.grammar.parser`). The
 Transformer below is purely structural: it builds :mod:`resdsl.syntax` nodes and keeps
 spans; every rule about meaning lives in later passes. Syntax errors become a
 :class:`~resdsl.diagnostics.ResdslError` that says what was expected in the language's own
@@ -13,28 +14,20 @@ words, never Lark's terminal names.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
-from importlib import resources
 
 import lark
 from lark import Token, Transformer, v_args
 
 from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
-
-
-@functools.cache
-def _parser() -> lark.Lark:
-    # Cached because building the LALR tables costs ~50 ms; the Lark object is never mutated.
-    grammar = resources.files("resdsl.grammars").joinpath("res.lark").read_text("utf-8")
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+from resdsl.grammar import parser
 
 
 def parse(text: str, path: str) -> s.SourceFile:
     """Parse the text of one .res file; raise ResdslError on a syntax error."""
     try:
-        tree = _parser().parse(text)
+        tree = parser().parse(text)
     except lark.exceptions.UnexpectedInput as error:
         raise ResdslError([_syntax_diagnostic(error, path, text)], {path: text}) from None
     try:
@@ -61,7 +54,7 @@ def _describe_terminal(name: str) -> str:
     if name in _WORDS:
         return _WORDS[name]
     try:
-        pattern = _parser().get_terminal(name).pattern
+        pattern = parser().get_terminal(name).pattern
     except KeyError:
         return name.lower()
     return f"'{pattern.value}'" if isinstance(pattern, lark.lexer.PatternStr) else name.lower()

@@ -20,13 +20,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from resdsl.ir import Network, Node
+from resdsl.ops import Shape
 
 
 def infer_shapes(net: Network) -> Network:
     """A copy of ``net`` with ``shape`` set on every node."""
-    shaped: list[Node] = []
+    shapes: list[Shape | None] = []
     for node in net.nodes:
-        inputs = [shaped[i].shape for i in node.inputs]
-        shape = None if None in inputs else node.op.shape(inputs)  # type: ignore[arg-type]
-        shaped.append(replace(node, shape=shape))
-    return replace(net, nodes=tuple(shaped))
+        inputs = [shapes[i] for i in node.inputs]
+        shapes.append(None if None in inputs else node.op.shape(inputs))  # type: ignore[arg-type]
+    # Built field by field rather than with dataclasses.replace, which costs five times as
+    # much: for resnet1202's 4,208 nodes that was a third of `resdsl check`'s work.
+    nodes = tuple(
+        Node(n.op, n.path, n.inputs, n.section, n.span, n.stage, n.block, n.branch, shape)
+        for n, shape in zip(net.nodes, shapes, strict=True)
+    )
+    return replace(net, nodes=nodes)

@@ -21,14 +21,17 @@ as ptflops and thop do, and whether to print FLOPs as 2 x multiply-adds as
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from resdsl.ir import Network
 from resdsl.ops import Op
 
+# A node's (params, macs, flops, activations, saved), as LayerStats names them.
+Figures = tuple[int, int, int, int, int]
 # The Convention flags, in the order they are listed; conv and fc are always counted.
 _FLAGS = ("bn", "relu", "pool", "add")
 
@@ -121,7 +124,13 @@ class NetworkStats:
     activations: int  # pycls convention: output elements of every conv and fc
     saved: int  # elements kept for backward, per sample (x4 bytes at fp32)
     stages: tuple[StageStats, ...]
-    layers: tuple[LayerStats, ...]
+    net: Network = field(repr=False, compare=False)  # what ``layers`` is read from
+
+    @cached_property
+    def layers(self) -> tuple[LayerStats, ...]:
+        """Every node's figures, in execution order; made when first asked for, since most
+        reports need only the stages and the totals."""
+        return tuple(layer_stats(self.net, self.convention))
 
     @property
     def training_flops(self) -> int:
@@ -159,11 +168,12 @@ def saved_nodes(net: Network) -> set[int]:
     return kept
 
 
-def layer_stats(net: Network, convention: Convention = Convention()) -> list[LayerStats]:
-    """Per-node costs, in execution order."""
+def figures(net: Network, convention: Convention = Convention()) -> list[Figures]:
+    """Per-node (params, macs, flops, activations, saved), in execution order: the sums of
+    every report, computed without building a :class:`LayerStats` for each node."""
     kept = saved_nodes(net)
     scale = 2 if convention.flops_as_2x_macs else 1
-    layers = []
+    found = []
     for index, node in enumerate(net.nodes):
         op, shape = node.op, node.shape
         if shape is None:
@@ -173,48 +183,53 @@ def layer_stats(net: Network, convention: Convention = Convention()) -> list[Lay
         except NotImplementedError as error:
             raise ValueError(f"stats: {error}") from None
         elements = math.prod(shape)
-        layers.append(
-            LayerStats(
-                node=index,
-                path=node.path,
-                op=op.kind,
-                section=node.section,
-                stage=node.stage,
-                shape=shape,
-                params=op.params(),
-                macs=macs,
-                flops=scale * macs if convention.counts(op) else 0,
-                activations=elements if op.weighted else 0,
-                saved=(elements if index in kept else 0) + op.extra_saved(shape),
-                line=node.span.line,
+        found.append(
+            (
+                op.params(),
+                macs,
+                scale * macs if convention.counts(op) else 0,
+                elements if op.weighted else 0,
+                (elements if index in kept else 0) + op.extra_saved(shape),
             )
         )
-    return layers
+    return found
 
 
-def stage_stats(net: Network, layers: Iterable[LayerStats]) -> tuple[StageStats, ...]:
-    """Sum the layers by section: stem, each stage, head. The input node counts with the stem,
-    whose first convolution keeps the image for its weight gradient."""
-    groups: dict[str, list[LayerStats]] = {}
-    for layer in layers:
-        section = "stem" if layer.section == "input" else layer.section
-        key = f"layer{layer.stage}" if section == "stage" else section
-        groups.setdefault(key, []).append(layer)
+def layer_stats(net: Network, convention: Convention = Convention()) -> list[LayerStats]:
+    """Per-node costs, in execution order."""
+    numbers = figures(net, convention)
+    return [
+        LayerStats(
+            index, node.path, node.op.kind, node.section, node.stage, node.shape,  # type: ignore[arg-type]
+            *numbers[index], line=node.span.line,
+        )
+        for index, node in enumerate(net.nodes)
+    ]  # fmt: skip
+
+
+def stage_stats(net: Network, numbers: Sequence[Figures]) -> tuple[StageStats, ...]:
+    """Sum the nodes' figures by section: stem, each stage, head. The input node counts with
+    the stem, whose first convolution keeps the image for its weight gradient."""
+    groups: dict[str, list[int]] = {}
+    for index, node in enumerate(net.nodes):
+        key = f"layer{node.stage}" if node.section == "stage" else node.section
+        groups.setdefault("stem" if key == "input" else key, []).append(index)
     infos = {info.path: info for info in net.stages}
     stages = []
     for key, members in groups.items():
-        info = infos.get(key)
+        info, last = infos.get(key), net.nodes[members[-1]]
+        params, _, flops, activations, saved = _sums(numbers[i] for i in members)
         stages.append(
             StageStats(
                 name=key,
                 title=info.title if info else key,
-                section=members[-1].section,
+                section=last.section,
                 blocks=info.blocks if info else 0,
-                shape=members[-1].shape,
-                params=sum(m.params for m in members),
-                flops=sum(m.flops for m in members),
-                activations=sum(m.activations for m in members),
-                saved=sum(m.saved for m in members),
+                shape=last.shape,  # type: ignore[arg-type]
+                params=params,
+                flops=flops,
+                activations=activations,
+                saved=saved,
             )
         )
     return tuple(stages)
@@ -228,20 +243,26 @@ def network_stats(net: Network, convention: Convention = Convention()) -> Networ
     >>> network_stats(net, Convention(flops_as_2x_macs=True)).flops
     3628146688
     """
-    layers = layer_stats(net, convention)
+    numbers = figures(net, convention)
+    params, _, flops, activations, saved = _sums(numbers)
     return NetworkStats(
         name=net.name,
         file=net.file,
         convention=convention,
         input=net.input,
         classes=net.classes,
-        params=sum(layer.params for layer in layers),
-        flops=sum(layer.flops for layer in layers),
-        activations=sum(layer.activations for layer in layers),
-        saved=sum(layer.saved for layer in layers),
-        stages=stage_stats(net, layers),
-        layers=tuple(layers),
+        params=params,
+        flops=flops,
+        activations=activations,
+        saved=saved,
+        stages=stage_stats(net, numbers),
+        net=net,
     )
+
+
+def _sums(rows: Iterable[Figures]) -> list[int]:
+    """Column sums of per-node figures."""
+    return [sum(column) for column in zip(*rows, strict=True)]
 
 
 def file_stats(path: str | Path, convention: Convention = Convention()) -> list[NetworkStats]:
