@@ -1,7 +1,8 @@
 """The Lark parser of ``grammars/res.lark``, with its tables kept between runs.
 
-    >>> parser().parse("network n { classes 10 }").data
-    Token('RULE', 'start')
+    >>> tree = parser().parse("network n { classes 10 }")
+    >>> str(tree.data), [str(child.data) for child in tree.children]
+    ('start', ['network'])
 
 Building the LALR tables takes about 50 ms, a fifth of a whole ``resdsl check``. Lark can
 save them (``cache=``) and load them in a few milliseconds; it checks a hash of the grammar
