@@ -1,5 +1,5 @@
 """``resdsl experiment degradation``: the click command, thin; the work is in
-:mod:`resdsl.experiment`. torch is imported only when a run starts."""
+:mod:`resdsl.experiments.degradation`. torch is imported only when a run starts."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def degradation(
     test error curves (Fig. 6), a table of final errors, and the standard deviations of the
     layer responses (Fig. 7).
     """
-    from resdsl.experiment import DegradationPlan, run_degradation
+    from resdsl.experiments.degradation import DegradationPlan, run_degradation
 
     plan = DegradationPlan(
         depths=depths,

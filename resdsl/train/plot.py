@@ -1,8 +1,9 @@
 """Training and test error against iterations, drawn like Fig. 6 of the paper.
 
 Thin dashed lines for training error, bold lines for test error, iterations in units of 1e4 on the
-x axis, error in percent on the y axis. :func:`plot_runs` overlays several runs (one colour each),
-which is what the degradation experiment (plain vs residual, 20 to 110 layers) needs.
+x axis, error in percent on the y axis. :func:`draw_runs` draws runs on one axis (one colour each);
+:func:`plot_runs` makes a figure of it (every run's ``errors.png``), and the degradation
+experiment's Fig. 6 puts plain and residual runs on two axes with it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import matplotlib.pyplot as plt
 
 from resdsl.train.checkpoint import atomic_write
 
+Records = Sequence[Mapping[str, Any]]
 
-def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, title: str = "") -> Path:
-    """Write a PNG of every run's train (dashed) and test (bold) error; returns ``path``."""
-    longest = max((r["step"] for records in runs.values() for r in records), default=1)
+
+def draw_runs(ax: Any, runs: Mapping[str, Records], longest: int) -> None:
+    """Each run's train (thin dashed) and test (bold) error on ``ax``, in percent; the x axis in
+    units of 1e4 iterations once ``longest`` (the longest run's steps) reaches 2e4."""
     scale = 1e4 if longest >= 2e4 else 1.0
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     for colour, (label, records) in zip(plt.cm.tab10.colors, runs.items(), strict=False):
         steps = [r["step"] / scale for r in records]
         train = [100 * r["train_error"] for r in records]
@@ -35,6 +37,13 @@ def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, title
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(title="dashed: train, bold: test", fontsize=8, title_fontsize=8)
+
+
+def plot_runs(runs: Mapping[str, Records], path: Path, title: str = "") -> Path:
+    """Write a PNG of every run's train (dashed) and test (bold) error; returns ``path``."""
+    longest = max((r["step"] for records in runs.values() for r in records), default=1)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    draw_runs(ax, runs, longest)
     if title:
         ax.set_title(title)
     fig.tight_layout()

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from resdsl.cli import cli
-from resdsl.experiment import DegradationPlan, mean_curve, plan_runs, response_layers, schedule
+from resdsl.experiments.degradation import DegradationPlan, mean_curve, plan_runs, schedule
+from resdsl.experiments.figures import response_layers
 from resdsl.train.errors import TrainError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_every_network_shares_one_recipe_and_the_milestones_scale_with_the_steps() -> None:

@@ -155,6 +155,7 @@ class DegradationResult:
 
 def run_degradation(plan: DegradationPlan) -> DegradationResult:
     """Train every planned run, then write the figure, the table and Fig. 7; see the module doc."""
+    from resdsl.experiments.figures import layer_response_std, plot_degradation, plot_layer_std
     from resdsl.train.report import read_metrics
     from resdsl.train.runner import train
 
@@ -314,139 +315,11 @@ def mean_curve(runs: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, An
     ]
 
 
-def plot_degradation(
-    curves: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, plan: DegradationPlan
-) -> Path:
-    """Fig. 6: plain nets left, residual right; dashed thin training error, bold test error."""
-    from resdsl.train.plot import atomic_write, plt
-
-    longest = max((r["step"] for c in curves.values() for r in c), default=1)
-    scale = 1e4 if longest >= 2e4 else 1.0
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120, sharey=True)
-    for ax, kind, title in zip(axes, KINDS, ("plain", "ResNet"), strict=True):
-        for depth, colour in zip(plan.depths, plt.cm.tab10.colors, strict=False):
-            records = curves.get(f"{kind}{depth}", [])
-            steps = [r["step"] / scale for r in records]
-            ax.plot(steps, [100 * r["train_error"] for r in records], "--", lw=1, color=colour)
-            ax.plot(
-                steps,
-                [100 * r["test_error"] for r in records],
-                "-",
-                lw=2,
-                color=colour,
-                label=f"{title}-{depth}",
-            )
-        ax.set_title(title)
-        ax.set_xlabel("iter. (1e4)" if scale > 1 else "iter.")
-        ax.set_ylim(bottom=0)
-        ax.grid(True, alpha=0.3)
-        ax.legend(title="dashed: train, bold: test", fontsize=8, title_fontsize=8)
-    axes[0].set_ylabel("error (%)")
-    seeds = f"mean of {plan.seeds} seeds" if plan.seeds > 1 else "1 seed"
-    fig.suptitle(f"{plan.data}, recipe {plan.recipe}, {seeds}", fontsize=9)
-    fig.tight_layout()
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    plt.close(fig)
-    return path
-
-
-def layer_response_std(checkpoint: Path, config: TrainConfig, images: int = 256) -> list[float]:
-    """Fig. 7: the std of each 3x3 layer's response, in forward order, on test images.
-
-    The response is a BatchNorm2d output (after BN, before ReLU and before the addition); the
-    std is taken over every element of that output for the first ``images`` test images, with
-    the model in eval mode (BN uses its running statistics, as at test time).
-    """
-    import torch
-
-    from resdsl.train.batches import open_source
-    from resdsl.train.checkpoint import load_checkpoint, load_model_state
-    from resdsl.train.module import load_generated
-
-    generated = load_generated(config.module)
-    device = torch.device("cpu")
-    source = open_source(
-        dataclasses.replace(config, eval_batch_size=images),
-        generated.input_shape,
-        int(generated.meta["classes"]),
-        device=device,
-    )
-    model = generated.build(source.classes)
-    load_model_state(checkpoint, model, load_checkpoint(checkpoint)["model"])
-    model.eval()
-    stds: list[float] = []
-    hooks = [
-        model.get_submodule(name).register_forward_hook(
-            lambda _m, _i, y: stds.append(float(y.float().std()))
-        )
-        for name in response_layers(model)
-    ]
-    try:
-        x, _ = next(iter(source.eval_batches("test")))
-        with torch.no_grad():
-            model(x[:images])
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return stds
-
-
-def response_layers(model: Any) -> list[str]:
-    """The BatchNorm2d layers that hold a 3x3 layer's response, in forward order.
-
-    Generated modules pair bnK with convK (torchvision's names), so a BN belongs to a 3x3 layer
-    when its convK has a 3x3 kernel. This leaves out bottlenecks' 1x1 layers, a 7x7 stem and
-    projection shortcuts (downsample.1 has no conv partner of that name).
-    """
-    import torch
-
-    modules = dict(model.named_modules())
-
-    def after_3x3(name: str) -> bool:
-        parent, _, leaf = name.rpartition(".")
-        conv = modules.get(f"{parent}.conv{leaf[2:]}" if parent else f"conv{leaf[2:]}")
-        return isinstance(conv, torch.nn.Conv2d) and tuple(conv.kernel_size) == (3, 3)
-
-    return [
-        name
-        for name, module in modules.items()
-        if isinstance(module, torch.nn.BatchNorm2d)
-        and name.rpartition(".")[2].startswith("bn")
-        and after_3x3(name)
-    ]
-
-
-def plot_layer_std(stds: Mapping[str, Sequence[float]], path: Path) -> Path:
-    """Fig. 7: std per layer in the original order (top) and sorted by magnitude (bottom)."""
-    from resdsl.train.plot import atomic_write, plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), dpi=120)
-    for colour, (name, values) in zip(plt.cm.tab10.colors, stds.items(), strict=False):
-        style = "--" if name.startswith("plain") else "-"
-        layers = range(1, len(values) + 1)
-        top.plot(layers, values, style, color=colour, marker=".", ms=3, label=name)
-        bottom.plot(layers, sorted(values, reverse=True), style, color=colour, marker=".", ms=3)
-    top.set_xlabel("layer index (original)")
-    bottom.set_xlabel("layer index (sorted by magnitude)")
-    for ax in (top, bottom):
-        ax.set_ylabel("std")
-        ax.grid(True, alpha=0.3)
-    top.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    plt.close(fig)
-    return path
-
-
 __all__ = [
     "DegradationPlan",
     "DegradationResult",
     "PlannedRun",
-    "layer_response_std",
     "plan_runs",
-    "plot_degradation",
-    "plot_layer_std",
-    "response_layers",
     "run_degradation",
     "schedule",
     "write_table",
