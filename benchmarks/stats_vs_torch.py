@@ -30,8 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from resdsl.costs import network_stats  # noqa: E402
 from resdsl.pipeline import check_or_raise  # noqa: E402
-from resdsl.stats import network_stats  # noqa: E402
 
 
 def resdsl_side(specs: list[Path], repeat: int) -> tuple[dict[str, Any], float, float]:

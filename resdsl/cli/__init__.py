@@ -76,7 +76,7 @@ def cli() -> None:
 
     \b
       resdsl check   specs/*.res            parse and validate
-      resdsl ir      specs/resnet34.res     show the elaborated IR
+      resdsl ir      specs/resnet34.res     show the IR, op by op
       resdsl stats   specs/resnet50.res     parameters and multiply-adds
       resdsl diff    A.res B.res            what changes, stage by stage
       resdsl compile specs/*.res -o generated   write PyTorch modules

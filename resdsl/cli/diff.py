@@ -21,9 +21,9 @@ def diff(a, b, network_a, network_b, **flags) -> None:
       resdsl diff specs/resnet34_a.res specs/resnet34_c.res
       resdsl diff specs/cifar.res specs/cifar.res -a resnet20 -b plain20
     """
+    from resdsl.costs import network_stats
     from resdsl.report.diff import diff as diff_table
     from resdsl.report.tables import to_text
-    from resdsl.stats import network_stats
 
     counting = convention(**flags)
     old = network_stats(_one(a, network_a), counting)

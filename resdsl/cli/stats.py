@@ -35,10 +35,10 @@ def stats(files, network, per_layer, fmt, paper, **flags) -> None:
       resdsl stats --table specs/resnet18.res specs/resnet34_a.res specs/resnet50.res
       resdsl stats specs/*.res --format json
     """
+    from resdsl.costs import network_stats
     from resdsl.pipeline import check_or_raise
     from resdsl.report.table1 import table1
     from resdsl.report.tables import render, to_text
-    from resdsl.stats import network_stats
 
     counting = convention(**flags)
     nets = [net for path in files for net in check_or_raise(path, network)]

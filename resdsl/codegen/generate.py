@@ -34,8 +34,8 @@ from resdsl import __version__
 from resdsl.codegen.blocks import block_context, check_blocks, stage_entries
 from resdsl.codegen.format import format_source
 from resdsl.codegen.names import Namespace, attribute, error_at, integer, literal_op
+from resdsl.costs import network_stats
 from resdsl.ir import Network, Node
-from resdsl.stats import network_stats
 
 _SAFE_COMMENT = re.compile(r"[A-Za-z0-9_./ =*-]*")
 

@@ -1,6 +1,6 @@
-"""Presentation of :mod:`resdsl.stats` reports: rich tables, JSON, CSV and Markdown.
+"""Presentation of :mod:`resdsl.costs` reports: rich tables, JSON, CSV and Markdown.
 
-    >>> from resdsl.stats import file_stats
+    >>> from resdsl.costs import file_stats
     >>> reports = file_stats("specs/resnet18.res")
     >>> print("\\n".join(render(reports, "markdown").splitlines()[2:5]))
     | stage | output | blocks | params | mult-adds | training mult-adds | saved |
@@ -23,7 +23,7 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
-from resdsl.stats import LayerStats, NetworkStats, StageStats
+from resdsl.costs import LayerStats, NetworkStats, StageStats
 
 Format = Literal["table", "json", "csv", "markdown"]
 WIDTH = 240  # wide enough for Table 1 with five networks side by side

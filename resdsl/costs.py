@@ -1,4 +1,7 @@
-"""The stats pass: IR -> a frozen report of parameters, multiply-adds and activations.
+"""The stats pass (``resdsl stats``): IR -> a frozen report of each op's costs, summed.
+
+Parameters, multiply-adds and the activations autograd keeps, per node, stage and network.
+(The module is ``costs`` because ``resdsl.stats`` is the library function built on it.)
 
     >>> from resdsl.pipeline import check_or_raise
     >>> (net,) = check_or_raise("specs/resnet18.res")

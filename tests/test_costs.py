@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from resdsl.costs import Convention, file_stats, network_stats
 from resdsl.ops import Op
 from resdsl.pipeline import check_or_raise
-from resdsl.stats import Convention, file_stats, network_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def golden_figures() -> dict[str, dict[str, dict[str, int]]]:
 
 
 def test_golden_stats() -> None:
-    """Regenerate after an intended change with ``python tests/test_stats.py`` and review
+    """Regenerate after an intended change with ``python tests/test_costs.py`` and review
     the diff of tests/golden/stats.json."""
     assert golden_figures() == json.loads(GOLDEN_STATS.read_text())
 
@@ -194,6 +194,6 @@ def test_unshaped_graph_is_refused(resnet18) -> None:
         network_stats(graph)
 
 
-if __name__ == "__main__":  # python tests/test_stats.py: rewrite the golden file
+if __name__ == "__main__":  # python tests/test_costs.py: rewrite the golden file
     GOLDEN_STATS.write_text(json.dumps(golden_figures(), indent=2, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN_STATS.relative_to(ROOT)}")
