@@ -1,18 +1,39 @@
 """resdsl: a compiler for residual networks (He et al. 2015).
 
-The pipeline, one module per stage, each a plain function from one representation to the
-next (docs/architecture.md)::
+As a library (docs/api.md)::
+
+    >>> import resdsl
+    >>> resdsl.stats("specs/resnet34.res").params
+    21797672
+    >>> [net.name for net in resdsl.networks("specs/cifar.res")][:2]
+    ['resnet20', 'resnet32']
+
+``check``, ``networks``, ``network``, ``stats``, ``compile`` and ``build`` take a path or spec
+text (:mod:`resdsl.api`); only ``build`` imports torch. ``ResdslError`` is the one exception a
+user can cause. The pipeline, one module per stage (docs/architecture.md)::
 
     text --parse--> AST --resolve--> NetworkSpec --lower--> IR --shapes--> --validate-->
-        checked IR --> stats (params, multiply-adds) | codegen (PyTorch) | graph (Fig. 3)
-
-    >>> from resdsl.pipeline import check_or_raise
-    >>> [(net.name, net.depth) for net in check_or_raise("specs/resnet34.res")]
-    [('resnet34', 34)]
-
-Nothing up to and including codegen imports torch; only ``resdsl.train`` does.
+        checked IR --> costs (params, multiply-adds) | codegen (PyTorch) | graph (Fig. 3)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from resdsl.diagnostics import Diagnostic, ResdslError
+
 __version__ = "0.1.0"
+
+# The library functions, imported on first use: `import resdsl` (which the CLI does for
+# --version) stays as light as the diagnostics module.
+_API = ("build", "check", "compile", "network", "networks", "stats")
+
+__all__ = ["Diagnostic", "ResdslError", "__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from resdsl import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'resdsl' has no attribute {name!r}")

@@ -43,10 +43,16 @@ class Program:
         return digest.hexdigest()
 
 
-def load(path: str | Path) -> Program:
-    """Read and parse ``path`` and, transitively, the files it uses."""
+def load(path: str | Path, text: str | None = None) -> Program:
+    """Read and parse ``path`` and, transitively, the files it uses.
+
+    With ``text``, that is the root file's source and ``path`` only names it (in diagnostics,
+    and as the folder its ``use`` paths are relative to); nothing is read for it.
+    """
     root = str(path)
     loader = _Loader()
+    if text is not None:
+        loader.given[root] = text
     loader.visit(root, via=None, stack=())
     own = tuple(n for n, d in loader.definitions.items() if d.span.file == root)
     return Program(
@@ -92,6 +98,7 @@ class _Loader:
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, str] = {}
         self.seen: set[Path] = set()
+        self.given: dict[str, str] = {}  # sources passed in as text, by the name they go by
 
     def visit(self, path: str, via: Span | None, stack: tuple[Path, ...]) -> None:
         resolved = Path(path).resolve()
@@ -102,7 +109,8 @@ class _Loader:
         if resolved in self.seen:  # a diamond: already loaded through another file
             return
         self.seen.add(resolved)
-        text, problem = read_source(path, via)
+        given = self.given.pop(path, None)
+        text, problem = (given, None) if given is not None else read_source(path, via)
         if text is not None:  # kept even when undecodable, for the caret excerpt
             self.sources[path] = text
         if problem is not None:

@@ -40,9 +40,10 @@ class Checked:
             raise ResdslError(self.diagnostics, self.sources)
 
 
-def check(path: str | Path, network: str | None = None) -> Checked:
-    """Run the front half of the pipeline over one file (and the files it uses)."""
-    program = load(path)
+def check(path: str | Path, network: str | None = None, *, text: str | None = None) -> Checked:
+    """Run the front half of the pipeline over one file (and the files it uses); with
+    ``text``, over that source, which ``path`` names."""
+    program = load(path, text)
     if program.diagnostics:  # a file that does not parse has nothing to resolve
         return Checked(program, (), _ordered(program.diagnostics), program.sources)
     resolution = resolve(program, network)
@@ -57,9 +58,11 @@ def check(path: str | Path, network: str | None = None) -> Checked:
     return Checked(program, tuple(networks), _ordered(diagnostics), program.sources)
 
 
-def check_or_raise(path: str | Path, network: str | None = None) -> tuple[Network, ...]:
+def check_or_raise(
+    path: str | Path, network: str | None = None, *, text: str | None = None
+) -> tuple[Network, ...]:
     """The checked networks of a file, or a ResdslError carrying every diagnostic."""
-    result = check(path, network)
+    result = check(path, network, text=text)
     result.raise_for_errors()
     return result.networks
 

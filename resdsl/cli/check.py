@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -11,18 +12,34 @@ from resdsl.cli.options import SPECS
 
 @click.command()
 @SPECS
-def check(files: tuple[str, ...]) -> None:
-    """Parse and validate FILES; report every error with file:line:col."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="text: compiler-style on stderr; json: resdsl.check/1 on stdout; sarif: SARIF 2.1.0.",
+)
+def check(files: tuple[str, ...], fmt: str) -> None:
+    """Parse and validate FILES; report every error with file:line:col.
+
+    Exits 1 if any file has an error, whatever the format.
+    """
     from resdsl.diagnostics import render_all
     from resdsl.pipeline import check as check_file
 
-    failed = False
-    for path in files:
-        result = check_file(path)
+    results = [(path, check_file(path)) for path in files]
+    failed = any(not result.ok for _, result in results)
+    if fmt != "text":
+        from resdsl.report.data import check_data, sarif
+
+        data = check_data(results) if fmt == "json" else sarif(results)
+        click.echo(json.dumps(data, indent=2))
+        sys.exit(1 if failed else 0)
+    for path, result in results:
         if result.diagnostics:
             click.echo(render_all(result.diagnostics, result.sources), err=True)
         if not result.ok:
-            failed = True
             errors = sum(d.severity == "error" for d in result.diagnostics)
             click.echo(f"{path}: {errors} error{'s' * (errors != 1)}", err=True)
             continue

@@ -12,8 +12,16 @@ from resdsl.cli.options import convention, convention_options
 @click.argument("b", metavar="B.res")
 @click.option("--network-a", "-a", help="The network of A.res to compare (if it has several).")
 @click.option("--network-b", "-b", help="The network of B.res to compare (if it has several).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json: resdsl.diff/1.",
+)
 @convention_options
-def diff(a, b, network_a, network_b, **flags) -> None:
+def diff(a, b, network_a, network_b, fmt, **flags) -> None:
     """What changes from A.res to B.res in parameters and multiply-adds, stage by stage.
 
     \b
@@ -28,6 +36,13 @@ def diff(a, b, network_a, network_b, **flags) -> None:
     counting = convention(**flags)
     old = network_stats(_one(a, network_a), counting)
     new = network_stats(_one(b, network_b), counting)
+    if fmt == "json":
+        import json
+
+        from resdsl.report.data import diff_data
+
+        click.echo(json.dumps(diff_data(old, new), indent=2))
+        return
     click.echo(to_text(diff_table(old, new)))
     click.echo(f"counted: {counting.describe()}")
 

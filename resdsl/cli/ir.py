@@ -1,6 +1,8 @@
-"""``resdsl ir``: the IR of a spec, one operation a line."""
+"""``resdsl ir``: the IR of a spec, one operation a line (or as JSON)."""
 
 from __future__ import annotations
+
+import json
 
 import click
 
@@ -8,12 +10,26 @@ import click
 @click.command()
 @click.argument("file", metavar="FILE")
 @click.option("--network", "-n", help="Show this network of FILE (default: every one).")
-def ir(file: str, network: str | None) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: resdsl.ir/1, every node with its op's parameters.",
+)
+def ir(file: str, network: str | None, fmt: str) -> None:
     """Show the IR of FILE: every operation in order, with its module path and shape."""
     from resdsl.ops import show
     from resdsl.pipeline import check_or_raise
 
-    for net in check_or_raise(file, network):
+    nets = check_or_raise(file, network)
+    if fmt == "json":
+        from resdsl.report.data import ir_data
+
+        click.echo(json.dumps(ir_data(nets), indent=2))
+        return
+    for net in nets:
         click.echo(
             f"network {net.name}  input {show(net.input)}  classes {net.classes}  "
             f"block {net.block.kind}  shortcut {net.shortcut}"

@@ -18,12 +18,13 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
 
-from resdsl.costs import LayerStats, NetworkStats, StageStats
+from resdsl.costs import NetworkStats, StageStats
+from resdsl.report.data import stats_data
 
 Format = Literal["table", "json", "csv", "markdown"]
 WIDTH = 240  # wide enough for Table 1 with five networks side by side
@@ -32,7 +33,7 @@ WIDTH = 240  # wide enough for Table 1 with five networks side by side
 def render(reports: Sequence[NetworkStats], fmt: Format, per_layer: bool = False) -> str:
     """All reports in one format; ``per_layer`` adds every layer with its spec line."""
     if fmt == "json":
-        return json.dumps([as_dict(r, per_layer) for r in reports], indent=2)
+        return json.dumps(stats_data(reports, per_layer), indent=2)
     if fmt == "csv":
         return as_csv(reports, per_layer)
     if fmt == "markdown":
@@ -40,52 +41,6 @@ def render(reports: Sequence[NetworkStats], fmt: Format, per_layer: bool = False
     return "\n\n".join(
         "\n".join([*(to_text(t) for t in tables(r, per_layer)), caption(r)]) for r in reports
     )
-
-
-def as_dict(report: NetworkStats, per_layer: bool = False) -> dict[str, Any]:
-    """The JSON object of one network; ``flops`` is the integer count under its convention."""
-    data: dict[str, Any] = {
-        "name": report.name,
-        "file": report.file,
-        "input": list(report.input),
-        "classes": report.classes,
-        "params": report.params,
-        "flops": report.flops,
-        "training_flops": report.training_flops,
-        "activations": report.activations,
-        "saved": report.saved,
-        "saved_bytes": report.saved_bytes,
-        "convention": report.convention.as_dict(),
-        "stages": [_stage_dict(s) for s in report.stages],
-    }
-    if per_layer:
-        data["layers"] = [_layer_dict(layer) for layer in report.layers]
-    return data
-
-
-def _stage_dict(stage: StageStats) -> dict[str, Any]:
-    return {
-        "name": stage.name,
-        "title": stage.title,
-        "blocks": stage.blocks,
-        "shape": list(stage.shape),
-        "params": stage.params,
-        "flops": stage.flops,
-        "activations": stage.activations,
-        "saved": stage.saved,
-    }
-
-
-def _layer_dict(layer: LayerStats) -> dict[str, Any]:
-    return {
-        "path": layer.path,
-        "op": layer.op,
-        "shape": list(layer.shape),
-        "params": layer.params,
-        "flops": layer.flops,
-        "saved": layer.saved,
-        "line": layer.line,
-    }
 
 
 _CSV_FIELDS = ("network", "row", "path", "op", "shape", "params", "flops", "saved", "line")
