@@ -28,6 +28,7 @@ COMMANDS = {
     "compile": "resdsl.cli.compile:compile_",
     "diff": "resdsl.cli.diff:diff",
     "experiment": "resdsl.cli.experiment:experiment",
+    "export": "resdsl.cli.export:export",
     "graph": "resdsl.cli.graph:graph",
     "ir": "resdsl.cli.ir:ir",
     "stats": "resdsl.cli.stats:stats",
