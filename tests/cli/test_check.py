@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -76,17 +77,25 @@ def test_console_script_prints_no_traceback_on_bad_input(tmp_path):
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_grammar_and_works_outside_the_checkout(tmp_path):
-    """Build the wheel, unpack it elsewhere, and check a spec from there."""
+    """Build the wheel from a clean copy of the sources (a build/ folder left in the checkout
+    would leak stale modules into it), unpack it elsewhere, and use it from there."""
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".*", "build", "dist", "runs", "*.egg-info", "__pycache__"),
+    )
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(ROOT)],
+         "-w", str(tmp_path / "dist"), str(source)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("resdsl-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "resdsl/grammars/res.lark" in names
-    assert any(n.startswith("resdsl/templates/") and n.endswith(".jinja") for n in names)
+    assert "resdsl/codegen/templates/module.py.jinja" in names
+    assert "resdsl/ops/layers.py" in names and not any("tests/" in n for n in names)
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
     spec = tmp_path / "alone.res"
     spec.write_text((ROOT / "specs" / "resnet50.res").read_text())
@@ -97,3 +106,19 @@ def test_the_wheel_carries_the_grammar_and_works_outside_the_checkout(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "resnet50 (50 layers)" in done.stdout
+    # The notebook user's two lines (docs/api.md), from the installed package alone.
+    tiny = "network n { input 3x8x8 classes 2 stage 1 x 4 head { avgpool fc } }"
+    code = (
+        "import resdsl\n"
+        f"assert resdsl.__file__.startswith({str(tmp_path / 'site')!r}), resdsl.__file__\n"
+        "net = resdsl.build('alone.res')\n"
+        "print(sum(p.numel() for p in net.parameters()))\n"
+        f"print(resdsl.stats({tiny!r}).params)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["25557032", "298"]
