@@ -13,7 +13,7 @@ from resdsl.cli.options import SPECS
 @SPECS
 def check(files: tuple[str, ...]) -> None:
     """Parse and validate FILES; report every error with file:line:col."""
-    from resdsl.diagnostics import render_all
+    from resdsl.diagnostics import printable, render_all
     from resdsl.pipeline import check as check_file
 
     failed = False
@@ -24,9 +24,9 @@ def check(files: tuple[str, ...]) -> None:
         if not result.ok:
             failed = True
             errors = sum(d.severity == "error" for d in result.diagnostics)
-            click.echo(f"{path}: {errors} error{'s' * (errors != 1)}", err=True)
+            click.echo(printable(f"{path}: {errors} error{'s' * (errors != 1)}"), err=True)
             continue
         names = ", ".join(f"{net.name} ({net.depth} layers)" for net in result.networks)
-        click.echo(f"{path}: ok: {names or 'no concrete networks'}")
+        click.echo(printable(f"{path}: ok: {names or 'no concrete networks'}"))
     if failed:
         sys.exit(1)
