@@ -111,12 +111,12 @@ def refuse_use(written: str) -> str | None:
     """Why ``use "WRITTEN"`` is refused before anything is opened, or None.
 
     >>> refuse_use("cifar.res"), refuse_use("../../etc/shadow")
-    (None, 'a use names a .res file; ../../etc/shadow is not one')
+    (None, 'a use names a .res file; "../../etc/shadow" is not one')
     """
     if not written.isprintable():  # a null byte (no OS call takes one), an escape sequence
         return f"a use names a file by a printable name; {written!r} is not one"
     if not written.endswith(".res"):
-        return f"a use names a .res file; {written} is not one"
+        return f'a use names a .res file; "{written}" is not one'
     return None
 
 

@@ -105,7 +105,7 @@ def test_a_null_byte_in_a_use_is_refused(here):
 @pytest.mark.parametrize("target", ["/dev/zero", "/dev/stdin", "/dev/urandom", "/etc/passwd"])
 def test_a_use_of_anything_but_a_res_file_is_refused_before_reading(here, target):
     (here / "u.res").write_text(f'use "{target}"\n')
-    refused(run("check", "u.res"), 1, 5, "a use names a .res file", target)
+    refused(run("check", "u.res"), 1, 5, f'a use names a .res file; "{target}" is not one')
 
 
 def test_a_file_outside_the_spec_is_not_echoed(here):
