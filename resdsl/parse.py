@@ -23,16 +23,18 @@ from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
 from resdsl.grammar import parser
 from resdsl.limits import MAX_DIGITS, MAX_NESTING, MAX_SIZE
-from resdsl.syntax_errors import syntax_errors
+from resdsl.syntax_errors import describe, syntax_errors
 
 
 def parse(text: str, path: str) -> s.SourceFile:
     """Parse the text of one .res file; raise ResdslError with every syntax error it has."""
     try:
         tree = parser().parse(text)
-    except lark.exceptions.UnexpectedInput:
-        # Parsed again, resuming after each error, so that every one is reported.
-        raise ResdslError(syntax_errors(text, path), {path: text}) from None
+    except lark.exceptions.UnexpectedInput as error:
+        # Parsed again, resuming after each error, so that every one is reported (and this
+        # one at least, should the second parse ever disagree).
+        found = syntax_errors(text, path) or [describe(error, path, text)]
+        raise ResdslError(found, {path: text}) from None
     problems = beyond_limits(tree, path)
     if problems:
         raise ResdslError(problems, {path: text})
