@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from resdsl.limits import MAX_ERRORS_SHOWN, MAX_EXCERPT_WIDTH
+
 Severity = Literal["error", "warning", "note"]
 
 
@@ -42,7 +44,7 @@ class Diagnostic:
 
     def render(self, source: str | None = None) -> str:
         """The compiler-tradition text: ``file:line:col: error: message`` plus a caret excerpt."""
-        head = f"{self.span}: {self.severity}: {self.message}"
+        head = printable(f"{self.span}: {self.severity}: {self.message}")
         excerpt = caret_excerpt(source, self.span) if source is not None else ""
         return f"{head}\n{excerpt}" if excerpt else head
 
@@ -73,26 +75,66 @@ class ResdslError(Exception):
     def render(self) -> str:
         """The diagnostics with their caret excerpts, or the plain message."""
         if self.message is not None:
-            return self.message
+            return printable(self.message, keep="\n")
         return render_all(self.diagnostics, self.sources)
 
 
+def printable(text: str, keep: str = "") -> str:
+    """``text`` safe to print: every non-printable character (an escape sequence, a null
+    byte, a line separator) written as Python escapes it, so nothing a spec or a file name
+    holds can drive the terminal. ``keep`` names characters to leave as they are.
+
+    >>> print(printable("use \\x1b[31mred.res"), printable("a\\u2028b"))
+    use \\x1b[31mred.res a\\u2028b
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
 def caret_excerpt(source: str, span: Span) -> str:
-    """The span's first line as written, with ``^~~~`` under the spanned columns."""
-    lines = source.splitlines()
-    if not 1 <= span.line <= len(lines):
+    """The span's first line as written, with ``^~~~`` under the spanned columns.
+
+    Lines end at ``\n`` alone, as the parser counts them (a form feed or U+2028 is not a
+    line end). A line wider than the excerpt is cut around the span, with ``...`` where it
+    was cut.
+    """
+    if span.line < 1:
         return ""
-    text = lines[span.line - 1].expandtabs(1)
+    lines = source.split("\n", span.line)  # only as far as the line wanted
+    if span.line > len(lines):
+        return ""
+    text = lines[span.line - 1].removesuffix("\r").expandtabs(1)
     start = max(span.column - 1, 0)
     end = span.end_column - 1 if span.end_line == span.line else len(text)
     width = max(min(end, len(text)) - start, 1)
-    # Non-printable characters (a stray control byte) would garble the terminal.
+    left = ""
+    if len(text) > MAX_EXCERPT_WIDTH:
+        cut = max(0, min(start - MAX_EXCERPT_WIDTH // 3, len(text) - MAX_EXCERPT_WIDTH))
+        left = "..." if cut else ""
+        right = "..." if cut + MAX_EXCERPT_WIDTH < len(text) else ""
+        text = left + text[cut : cut + MAX_EXCERPT_WIDTH] + right
+        start = start - cut + len(left)
+        width = max(min(width, MAX_EXCERPT_WIDTH - (start - len(left))), 1)
+    # Non-printable characters (a stray control byte) would garble the terminal; one "?"
+    # each keeps the caret under the column it points at.
     shown = "".join(c if c.isprintable() else "?" for c in text)
     return f"{shown}\n{' ' * start}^{'~' * (width - 1)}"
 
 
-def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
-    return "\n".join(d.render(sources.get(d.span.file)) for d in diagnostics)
+def render_all(
+    diagnostics: Iterable[Diagnostic], sources: dict[str, str], limit: int = MAX_ERRORS_SHOWN
+) -> str:
+    """Every diagnostic with its excerpt, up to ``limit``; then one line counting the rest.
+
+    A spec of 8,000 unknown layers gets 50 reports and "and 7,950 more errors", not 200 MB.
+    """
+    diagnostics = list(diagnostics)
+    text = "\n".join(d.render(sources.get(d.span.file)) for d in diagnostics[:limit])
+    rest = len(diagnostics) - limit
+    if rest > 0:
+        text += f"\n... and {rest:,} more error{'s' * (rest != 1)} (the first {limit} are shown)"
+    return text
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

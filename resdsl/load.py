@@ -13,11 +13,15 @@ UTF-8 are diagnostics, not exceptions.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
+from resdsl.limits import MAX_FILES, MAX_SPEC_BYTES
 from resdsl.parse import parse
 
 Definition = s.Network | s.Derivation
@@ -53,7 +57,7 @@ def load(path: str | Path, text: str | None = None) -> Program:
     loader = _Loader()
     if text is not None:
         loader.given[root] = text
-    loader.visit(root, via=None, stack=())
+    loader.load(root)
     own = tuple(n for n, d in loader.definitions.items() if d.span.file == root)
     return Program(
         root=root,
@@ -65,20 +69,49 @@ def load(path: str | Path, text: str | None = None) -> Program:
     )
 
 
-def read_source(path: str, via: Span | None) -> tuple[str | None, Diagnostic | None]:
+def read_source(
+    path: str, via: Span | None, budget: int = MAX_SPEC_BYTES
+) -> tuple[str | None, Diagnostic | None]:
     """The file's text, and a diagnostic saying why it cannot be used (None if it can).
 
-    Text that is not UTF-8 comes back decoded with replacement characters, for the excerpt.
+    ``via`` is the ``use`` that names the file (None for the file the user named). A used
+    file must be a regular ``.res`` file: anything else is refused before it is opened, so
+    a spec cannot make resdsl read ``/dev/zero``, wait on a FIFO or echo a line of
+    ``/etc/shadow`` in an excerpt. Any file is read only up to ``budget`` bytes, what is left
+    of ``MAX_SPEC_BYTES`` for the spec and the files it uses together. Text that
+    is not UTF-8 comes back decoded with replacement characters, for the excerpt. A byte
+    order mark is dropped and CR or CRLF line ends become ``\n``, the one line end the
+    parser and the excerpts count.
     """
     where = via or Span(path, 1, 1, 1, 1)
     try:
-        data = Path(path).read_bytes()
+        data = _read_bounded(path, via is not None, budget)
     except FileNotFoundError:
         return None, Diagnostic(where, f"no such file: {path}")
     except IsADirectoryError:
         return None, Diagnostic(where, f"{path} is a directory, not a .res file")
+    except _Refused as refusal:
+        return None, Diagnostic(where, str(refusal))
     except OSError as error:
-        return None, Diagnostic(where, f"cannot read {path}: {error.strerror}")
+        return None, Diagnostic(where, f"cannot read {path}: {error.strerror or error}")
+    return decode(data, path)
+
+
+def given_source(
+    text: str, path: str, budget: int = MAX_SPEC_BYTES
+) -> tuple[str | None, Diagnostic | None]:
+    """Spec text passed in (``resdsl.check(text)``) under the rules a file is read by."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) > budget:
+        return None, Diagnostic(Span(path, 1, 1, 1, 1), _too_large(path))
+    return decode(data, path)
+
+
+def decode(data: bytes, path: str) -> tuple[str, Diagnostic | None]:
+    """Bytes of a spec as text: the BOM dropped, line ends made ``\n``, UTF-8 checked."""
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as some editors write
+        data = data[3:]
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as error:
@@ -91,28 +124,111 @@ def read_source(path: str, via: Span | None) -> tuple[str | None, Diagnostic | N
         )
 
 
+class _Refused(Exception):
+    """A file resdsl will not read; the message says why."""
+
+
+def refuse_use(written: str) -> str | None:
+    """Why ``use "WRITTEN"`` is refused before anything is opened, or None.
+
+    >>> refuse_use("cifar.res"), refuse_use("../../etc/shadow")
+    (None, 'a use names a .res file; "../../etc/shadow" is not one')
+    """
+    if not written.isprintable():  # a null byte (no OS call takes one), an escape sequence
+        return f"a use names a file by a printable name; {written!r} is not one"
+    if not written.endswith(".res"):
+        return f'a use names a .res file; "{written}" is not one'
+    return None
+
+
+def _read_bounded(path: str, regular_only: bool, budget: int) -> bytes:
+    """At most ``budget`` bytes of ``path``; more is refused rather than read.
+
+    The file is opened without blocking and checked on the open descriptor, so a FIFO or a
+    device swapped in after a check cannot make resdsl wait (``regular_only``) and a device
+    that never ends (``/dev/zero``) is cut off at the limit.
+    """
+    if "\x00" in path:
+        raise _Refused(f"{path!r} is not a file name (it holds a null byte)")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as file:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if regular_only and not stat.S_ISREG(mode):
+            raise _Refused(f"{path} is not a regular file; a use names a .res file")
+        if not stat.S_ISREG(mode):  # the file the user named: a pipe may block, as it should
+            os.set_blocking(descriptor, True)
+        data = file.read(budget + 1)
+    if len(data) > budget:
+        raise _Refused(_too_large(path))
+    return data
+
+
+def _too_large(path: str) -> str:
+    limit = f"{MAX_SPEC_BYTES // 1024} KiB"
+    return f"{path} is too large: resdsl reads {limit} for a spec and its uses together"
+
+
 class _Loader:
+    """Loads a file and what it uses, depth first in the order the uses are written.
+
+    NOTE: iterative, not recursive: a chain of 1,200 files each using the next would exceed
+    Python's recursion limit. The stack holds, for each file being read, its resolved path
+    (for the cycle check) and the items still to visit.
+    """
+
     def __init__(self) -> None:
         self.files: list[s.SourceFile] = []
         self.definitions: dict[str, Definition] = {}
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, str] = {}
         self.seen: set[Path] = set()
+        self.budget = MAX_SPEC_BYTES  # bytes still to be read, for every file together
         self.given: dict[str, str] = {}  # sources passed in as text, by the name they go by
 
-    def visit(self, path: str, via: Span | None, stack: tuple[Path, ...]) -> None:
-        resolved = Path(path).resolve()
-        if resolved in stack:
-            chain = " -> ".join(p.name for p in (*stack[stack.index(resolved) :], resolved))
-            self.diagnostics.append(Diagnostic(via, f"{path} uses itself ({chain})"))
+    def load(self, root: str) -> None:
+        stack: list[tuple[Path, str, Iterator[s.Item]]] = []
+        self._enter(root, None, stack)
+        while stack:
+            _, path, items = stack[-1]
+            item = next(items, None)
+            if item is None:
+                stack.pop()
+            elif isinstance(item, s.Use):
+                self._enter(str(Path(path).parent / item.path), item, stack)
+            else:
+                self._define(item)
+
+    def _enter(self, path: str, use: s.Use | None, stack: list) -> None:
+        """Read and parse ``path`` and put its items on the stack, or report why not."""
+        via = use.span if use is not None else None
+        refused = refuse_use(use.path) if use is not None else None
+        if refused is not None:
+            self.diagnostics.append(Diagnostic(use.span, refused))  # type: ignore[union-attr]
+            return
+        resolved = _resolved(path)
+        chain = [entry[0] for entry in stack]
+        if resolved in chain:
+            names = " -> ".join(p.name for p in (*chain[chain.index(resolved) :], resolved))
+            self.diagnostics.append(Diagnostic(via, f"{path} uses itself ({names})"))
             return
         if resolved in self.seen:  # a diamond: already loaded through another file
             return
+        if len(self.seen) >= MAX_FILES:
+            message = f"a spec and the files it uses are at most {MAX_FILES:,} files"
+            self.diagnostics.append(Diagnostic(via or Span(path, 1, 1, 1, 1), message))
+            return
         self.seen.add(resolved)
         given = self.given.pop(path, None)
-        text, problem = (given, None) if given is not None else read_source(path, via)
+        if given is not None:
+            text, problem = given_source(given, path, self.budget)
+        else:
+            text, problem = read_source(path, via, self.budget)
         if text is not None:  # kept even when undecodable, for the caret excerpt
             self.sources[path] = text
+            self.budget -= len(text.encode("utf-8"))
         if problem is not None:
             self.diagnostics.append(problem)
             return
@@ -122,12 +238,7 @@ class _Loader:
             self.diagnostics.extend(error.diagnostics)
             return
         self.files.append(tree)
-        for item in tree.items:
-            if isinstance(item, s.Use):
-                target = str(Path(path).parent / item.path)
-                self.visit(target, item.span, (*stack, resolved))
-            else:
-                self._define(item)
+        stack.append((resolved, path, iter(tree.items)))
 
     def _define(self, item: Definition) -> None:
         name = item.name.text
@@ -137,3 +248,12 @@ class _Loader:
             self.diagnostics.append(Diagnostic(item.name.span, message))
             return
         self.definitions[name] = item
+
+
+def _resolved(path: str) -> Path:
+    """The absolute path with links followed, for the cycle check; as written if it cannot be
+    resolved (a loop of links is reported when the file is read)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import sys
+
+from resdsl.limits import MAX_NAME_LENGTH
 
 # Names the generated module defines or imports (nn, ResNet, conv3x3, META, ...): a network
 # called `conv3x3` would shadow them.
@@ -21,6 +24,19 @@ MODULE_NAMES = frozenset(
         "annotations", "torch", "Tensor", "nn", "F", "META", "conv3x3", "conv1x1", "projection",
         "ZeroPadShortcut", "BasicBlock", "Bottleneck", "PlainBasicBlock", "PlainBottleneck",
         "ResNet", "PlainNet",
+    }
+)  # fmt: skip
+
+
+# Modules a generated NAME.py would hide once its folder is on Python's path (the runner puts
+# it there): the standard library, and the packages the generated code and the runner
+# import (torch's own dependencies among them). `math.py` beside `resnet50.py` breaks
+# `import torch`.
+MODULES = frozenset(sys.stdlib_module_names) | frozenset(
+    {
+        "torch", "torchvision", "numpy", "sympy", "mpmath", "networkx", "jinja2", "markupsafe",
+        "filelock", "fsspec", "typing_extensions", "setuptools", "pkg_resources", "matplotlib",
+        "sklearn", "scipy", "PIL", "click", "lark", "rich", "resdsl", "triton",
     }
 )  # fmt: skip
 
@@ -39,8 +55,16 @@ def identifier_problem(name: object) -> str | None:
 
 
 def problem(name: object, taken: frozenset[str] = MODULE_NAMES) -> str | None:
-    """Why ``name`` cannot name a network (a generated factory), or None if it can."""
+    """Why ``name`` cannot name a network (a generated factory and file), or None if it can.
+
+    >>> problem("typing"), problem("n" * 65)
+    ('would hide the Python module typing (the file typing.py)', 'is longer than 64 characters')
+    """
     found = identifier_problem(name)
     if found is None and name in taken:
         return "would shadow a name the generated code uses"
+    if found is None and name in MODULES:
+        return f"would hide the Python module {name} (the file {name}.py)"
+    if found is None and len(name) > MAX_NAME_LENGTH:  # type: ignore[arg-type]
+        return f"is longer than {MAX_NAME_LENGTH} characters"
     return found

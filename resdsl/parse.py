@@ -8,8 +8,8 @@ The Lark grammar lives in ``grammars/res.lark`` (shipped as ``resdsl.grammars``;
 is :func:`resdsl.grammar.parser`). The
 Transformer below is purely structural: it builds :mod:`resdsl.syntax` nodes and keeps
 spans; every rule about meaning lives in later passes. Syntax errors become a
-:class:`~resdsl.diagnostics.ResdslError` that says what was expected in the language's own
-words, never Lark's terminal names.
+:class:`~resdsl.diagnostics.ResdslError` carrying every syntax error of the file, each saying
+what was expected in the language's own words (:mod:`resdsl.syntax_errors`).
 """
 
 from __future__ import annotations
@@ -22,92 +22,76 @@ from lark import Token, Transformer, v_args
 from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
 from resdsl.grammar import parser
+from resdsl.limits import MAX_DIGITS, MAX_NESTING, MAX_SIZE
+from resdsl.syntax_errors import describe, syntax_errors
 
 
 def parse(text: str, path: str) -> s.SourceFile:
-    """Parse the text of one .res file; raise ResdslError on a syntax error."""
+    """Parse the text of one .res file; raise ResdslError with every syntax error it has."""
     try:
         tree = parser().parse(text)
     except lark.exceptions.UnexpectedInput as error:
-        raise ResdslError([_syntax_diagnostic(error, path, text)], {path: text}) from None
+        # Parsed again, resuming after each error, so that every one is reported (and this
+        # one at least, should the second parse ever disagree).
+        found = syntax_errors(text, path) or [describe(error, path, text)]
+        raise ResdslError(found, {path: text}) from None
+    problems = beyond_limits(tree, path)
+    if problems:
+        raise ResdslError(problems, {path: text})
     try:
         items = _Build(path).transform(tree)
-    except RecursionError:
+    except RecursionError:  # a safety net: beyond_limits refuses deep nesting first
         span = Span(path, 1, 1, 1, 2)
         diagnostic = Diagnostic(span, "expressions are nested too deeply to read")
         raise ResdslError([diagnostic], {path: text}) from None
     return s.SourceFile(path=path, source=text, items=tuple(items))
 
 
-# --- syntax errors in words a user knows ----------------------------------------------------
-
-_WORDS = {
-    "NAME": "a name",
-    "INT": "a number",
-    "DIMS": "a size such as 3x3",
-    "STRING": 'a file name in double quotes ("cifar.res")',
-    "$END": "the end of the file",
-}
+# Rules that nest arithmetic: each level is a level of recursion when the tree is built.
+_NESTING = frozenset({"add", "sub", "mul", "neg"})
 
 
-def _describe_terminal(name: str) -> str:
-    if name in _WORDS:
-        return _WORDS[name]
-    try:
-        pattern = parser().get_terminal(name).pattern
-    except KeyError:
-        return name.lower()
-    return f"'{pattern.value}'" if isinstance(pattern, lark.lexer.PatternStr) else name.lower()
+def beyond_limits(tree: lark.Tree, path: str) -> list[Diagnostic]:
+    """Numbers too long to be a size and arithmetic nested too deeply, found before the
+    Transformer converts a number (Python refuses ints of more than 4,300 digits) or
+    recurses into an expression. One walk over the tree, without recursion.
+
+    >>> tree = parser().parse("network n { classes 1" + "0" * 30 + " }")
+    >>> [d.message for d in beyond_limits(tree, "n.res")]
+    ['a number of 31 digits is larger than resdsl supports (1048576)']
+    """
+    found: list[Diagnostic] = []
+    pending: list[tuple[lark.Tree, int]] = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if node.data in _NESTING:
+            depth += 1
+            if depth > MAX_NESTING:
+                message = f"arithmetic is nested too deeply (more than {MAX_NESTING} levels)"
+                found.append(Diagnostic(_tree_span(path, node), message))
+                continue
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                pending.append((child, depth))
+            elif isinstance(child, Token) and child.type in ("INT", "DIMS"):
+                found += _long_numbers(child, path)
+    return sorted(found, key=lambda d: (d.span.line, d.span.column))
 
 
-def _expected(names: set[str] | frozenset[str]) -> str:
-    words = sorted({_describe_terminal(n) for n in names}, key=lambda w: (w.startswith("'"), w))
-    if not words:
-        return ""
-    if len(words) == 1:
-        return f"; expected {words[0]}"
-    return f"; expected {', '.join(words[:-1])} or {words[-1]}"
+def _long_numbers(token: Token, path: str) -> list[Diagnostic]:
+    found, column = [], token.column
+    for digits in str(token).split("x"):
+        if len(digits) > MAX_DIGITS:
+            span = Span(path, token.line, column, token.line, column + len(digits))
+            message = f"a number of {len(digits):,} digits is larger than resdsl supports"
+            found.append(Diagnostic(span, f"{message} ({MAX_SIZE})"))
+        column += len(digits) + 1
+    return found
 
 
-def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str, text: str) -> Diagnostic:
-    if isinstance(error, lark.exceptions.UnexpectedToken) and error.token.type == "$END":
-        line, column = _end_position(text)
-        message = "unexpected end of file" + _expected(error.accepts or error.expected)
-        return Diagnostic(Span(path, line, column, line, column + 1), message)
-    if isinstance(error, lark.exceptions.UnexpectedEOF):
-        line, column = _end_position(text)
-        return Diagnostic(
-            Span(path, line, column, line, column + 1),
-            "unexpected end of file" + _expected(error.expected),
-        )
-    if isinstance(error, lark.exceptions.UnexpectedCharacters):
-        char = error.char
-        shown = repr(char) if char.isprintable() and char != "'" else f"U+{ord(char):04X}"
-        allowed = error.allowed or set()
-        message = f"unexpected character {shown}" + _expected(allowed)
-        return Diagnostic(
-            Span(path, error.line, error.column, error.line, error.column + 1), message
-        )
-    assert isinstance(error, lark.exceptions.UnexpectedToken)
-    token = error.token
-    expected = error.accepts or error.expected
-    message = f"unexpected {_show_token(token)}" + _expected(expected)
-    end_column = token.end_column if token.end_line == token.line else token.column + 1
-    return Diagnostic(Span(path, token.line, token.column, token.line, end_column), message)
-
-
-def _show_token(token: Token) -> str:
-    text = str(token)
-    if len(text) > 30:
-        text = text[:27] + "..."
-    return f"'{text}'"
-
-
-def _end_position(text: str) -> tuple[int, int]:
-    """Line and column just past the last non-blank character: where the file ran out."""
-    stripped = text.rstrip()
-    line = stripped.count("\n") + 1
-    return line, len(stripped) - (stripped.rfind("\n") + 1) + 1
+def _tree_span(path: str, node: lark.Tree) -> Span:
+    meta = node.meta
+    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
 # --- the structural Transformer -------------------------------------------------------

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, Span, did_you_mean, either
+from resdsl.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
 from resdsl.load import Program
 from resdsl.recipes import BLOCKS
 from resdsl.scope import Scope
 from resdsl.sections import head_layers, stem_layers
 from resdsl.spec import BlockSpec, NetworkSpec, StageInfo
 
-MAX_BLOCKS = 10_000
 SHORTCUTS = ("A", "B", "C", "none")
 
 
@@ -75,35 +75,43 @@ def resolve_network(
 # --- families and derivations ---------------------------------------------------------------
 
 
-def _origin(program: Program, definition, scope: Scope, seen: tuple[str, ...] = (), root=None):
-    """The network body a definition comes down to, the overrides on the way, the base it was
-    derived from and the family's arguments; None (reported) if the chain is broken."""
-    root = root or definition
+def _origin(program: Program, definition, scope: Scope):
+    """The network body a definition comes down to, the overrides on the way (the innermost
+    first), the base it was derived from and the family's arguments; None (reported) if the
+    chain is broken. A loop rather than recursion: a chain is at most MAX_DERIVATION_DEPTH."""
     if isinstance(definition, s.Network):
         return definition, (), None, {}
-    base_name = definition.base.text
-    base = program.definitions.get(base_name)
-    if base is None:
-        hint = did_you_mean(base_name, list(program.definitions))
-        scope.error(definition.base.span, f"unknown network {base_name}{hint}")
-        return None
-    if base_name in seen or base_name == scope.name:
-        chain = " = ".join((scope.name, *seen[1:], definition.name.text, base_name))
-        scope.error(root.base.span, f"network {scope.name} is derived from itself ({chain})")
-        return None
-    if isinstance(base, s.Network) and base.params:
-        if not _bind(base, definition, scope):
+    chain: list[s.Derivation] = []
+    current = definition
+    while True:
+        if len(chain) == MAX_DERIVATION_DEPTH:
+            message = f"network {scope.name} is derived through more than {MAX_DERIVATION_DEPTH}"
+            scope.error(definition.base.span, f"{message} others; resdsl follows no longer chains")
             return None
-        return base, definition.overrides, base_name, dict(scope.env)
-    if definition.arguments:
-        first = definition.arguments[0].name
-        scope.error(first.span, f"{base_name} is not a family and takes no parameters")
-        return None
-    inner = _origin(program, base, scope, (*seen, definition.name.text), root)
-    if inner is None:
-        return None
-    network, overrides, _, arguments = inner
-    return network, (*overrides, *definition.overrides), base_name, arguments
+        chain.append(current)
+        base_name = current.base.text
+        base = program.definitions.get(base_name)
+        if base is None:
+            hint = did_you_mean(base_name, list(program.definitions))
+            scope.error(current.base.span, f"unknown network {base_name}{hint}")
+            return None
+        seen = [d.name.text for d in chain[:-1]]
+        if base_name in seen or base_name == scope.name:
+            loop = " = ".join((scope.name, *seen[1:], current.name.text, base_name))
+            message = f"network {scope.name} is derived from itself ({loop})"
+            scope.error(definition.base.span, message)
+            return None
+        family = isinstance(base, s.Network) and bool(base.params)
+        if family and not _bind(base, current, scope):
+            return None
+        if not family and current.arguments:
+            first = current.arguments[0].name
+            scope.error(first.span, f"{base_name} is not a family and takes no parameters")
+            return None
+        if isinstance(base, s.Network):
+            overrides = tuple(o for d in reversed(chain) for o in d.overrides)
+            return base, overrides, definition.base.text, dict(scope.env) if family else {}
+        current = base
 
 
 def _bind(family: s.Network, derivation: s.Derivation, scope: Scope) -> bool:

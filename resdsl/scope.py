@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, Span
-
-# Far beyond any ResNet (resnet1202 has 200 blocks a stage) yet small enough to build.
-MAX_SIZE = 1 << 20
+from resdsl.limits import MAX_SIZE
 
 
 class Scope:

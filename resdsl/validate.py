@@ -16,11 +16,13 @@ from __future__ import annotations
 from resdsl import names
 from resdsl.diagnostics import Diagnostic
 from resdsl.ir import Network, Node
+from resdsl.limits import MAX_SIZE
+from resdsl.ops import show
 
 
 def validate(net: Network) -> tuple[Diagnostic, ...]:
     """Check a shaped IR; return every problem found."""
-    return (*check_name(net), *check_ops(net))
+    return (*check_name(net), *check_ops(net), *check_sizes(net))
 
 
 def check_name(net: Network) -> list[Diagnostic]:
@@ -28,7 +30,8 @@ def check_name(net: Network) -> list[Diagnostic]:
     problem = names.problem(net.name)
     if problem is None:
         return []
-    return [Diagnostic(net.name_span, f"network name {net.name} {problem}; choose another name")]
+    shown = net.name if len(net.name) <= 40 else f"{net.name[:37]}..."  # the excerpt has it all
+    return [Diagnostic(net.name_span, f"network name {shown} {problem}; choose another name")]
 
 
 def check_ops(net: Network) -> list[Diagnostic]:
@@ -40,6 +43,19 @@ def check_ops(net: Network) -> list[Diagnostic]:
         if problem is not None:
             found.append(Diagnostic(node.span, f"{where(net, node)}{problem}"))
     return found
+
+
+def check_sizes(net: Network) -> list[Diagnostic]:
+    """Derived sizes are capped as written ones are: channels after an expansion, a map after
+    padding. Only the first node past the cap is reported: every one after it is too."""
+    for node in net.nodes:
+        if node.shape is not None and max(node.shape) > MAX_SIZE:
+            message = (
+                f"{where(net, node)}{node.path} would output {show(node.shape)}, larger than "
+                f"resdsl supports (each size at most {MAX_SIZE})"
+            )
+            return [Diagnostic(node.span, message)]
+    return []
 
 
 def where(net: Network, node: Node) -> str:

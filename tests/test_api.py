@@ -88,3 +88,10 @@ def test_only_build_imports_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+
+
+def test_spec_text_is_read_by_the_rules_files_are() -> None:
+    crlf = TINY.replace("\n", "\r\n")
+    assert resdsl.stats("\ufeff" + crlf).params == resdsl.stats(TINY).params  # BOM, CRLF
+    huge = resdsl.check("network n {" + " " * 300_000 + "}")
+    assert not huge.ok and "is too large" in huge.diagnostics[0].message

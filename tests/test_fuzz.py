@@ -3,13 +3,16 @@ a message, never a traceback. Mutations start from every valid spec we ship."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resdsl.cli import cli
-from tests.conftest import GOLDEN, SPECS
+from tests.conftest import GOLDEN, ROOT, SPECS
 
 SEEDS = [p.read_text() for p in SPECS] + [
     (GOLDEN / "language" / name).read_text() for name in ("one_network.res", "family.res")
@@ -70,3 +73,37 @@ def test_check_never_crashes(data, runner, tmp_path):
     assert result.exit_code in (0, 1)
     assert result.output.strip(), "every outcome says something"
     assert "Traceback" not in result.output
+
+
+def _fuzzer():
+    """benchmarks/fuzz.py as a module (registered first: its dataclasses look it up)."""
+    if "benchmarks_fuzz" not in sys.modules:
+        path = ROOT / "benchmarks" / "fuzz.py"
+        spec = importlib.util.spec_from_file_location("benchmarks_fuzz", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["benchmarks_fuzz"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["benchmarks_fuzz"]
+
+
+def test_the_fuzzer_is_deterministic():
+    fuzz = _fuzzer()
+    first, second = (fuzz.run(12, seed=5, limit=10.0, log=None) for _ in range(2))
+    assert (first.diagnostics, first.accepted, first.mutations) == (
+        second.diagnostics,
+        second.accepted,
+        second.mutations,
+    )
+
+
+@pytest.mark.slow
+def test_benchmarks_fuzz_finds_no_crash_hang_or_flood():
+    """A few hundred specs of benchmarks/fuzz.py (seeded): whatever they hold, the pipeline
+    answers with diagnostics or code, in time, located and bounded."""
+    summary = _fuzzer().run(300, seed=0, limit=10.0, log=None)
+    assert summary.specs == summary.diagnostics + summary.accepted == 300
+    assert summary.clean, summary.problems
+    assert summary.internal_errors == summary.over_time_limit == 0
+    assert summary.accepted > 10 and summary.networks_generated > summary.accepted
+    assert len(summary.mutations) == 16  # every kind of mutation was tried

@@ -20,7 +20,7 @@ import sys
 import click
 
 from resdsl import __version__
-from resdsl.diagnostics import ResdslError
+from resdsl.diagnostics import ResdslError, printable
 
 # Command name -> "module:attribute" of its click command, imported on first use.
 COMMANDS = {
@@ -94,8 +94,8 @@ def main() -> None:
         if os.environ.get("RESDSL_DEBUG"):
             raise
         click.echo(
-            f"resdsl: internal error: {type(error).__name__}: {error}\n"
-            "This is a bug in resdsl; set RESDSL_DEBUG=1 to see where.",
+            printable(f"resdsl: internal error: {type(error).__name__}: {error}")
+            + "\nThis is a bug in resdsl; set RESDSL_DEBUG=1 to see where.",
             err=True,
         )
         sys.exit(2)

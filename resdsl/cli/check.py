@@ -25,7 +25,7 @@ def check(files: tuple[str, ...], fmt: str) -> None:
 
     Exits 1 if any file has an error, whatever the format.
     """
-    from resdsl.diagnostics import render_all
+    from resdsl.diagnostics import printable, render_all
     from resdsl.pipeline import check as check_file
 
     results = [(path, check_file(path)) for path in files]
@@ -41,9 +41,9 @@ def check(files: tuple[str, ...], fmt: str) -> None:
             click.echo(render_all(result.diagnostics, result.sources), err=True)
         if not result.ok:
             errors = sum(d.severity == "error" for d in result.diagnostics)
-            click.echo(f"{path}: {errors} error{'s' * (errors != 1)}", err=True)
+            click.echo(printable(f"{path}: {errors} error{'s' * (errors != 1)}"), err=True)
             continue
         names = ", ".join(f"{net.name} ({net.depth} layers)" for net in result.networks)
-        click.echo(f"{path}: ok: {names or 'no concrete networks'}")
+        click.echo(printable(f"{path}: ok: {names or 'no concrete networks'}"))
     if failed:
         sys.exit(1)

@@ -27,16 +27,18 @@ def compile_(files: tuple[str, ...], output: str, network: str | None, check_onl
     --check writes nothing, names every file that is missing or differs from what would be
     generated, and exits 1 if there is any (for CI). torch is not imported.
     """
-    from resdsl.codegen.emit import compile_specs
+    from resdsl.codegen.emit import compile_specs, write_outputs
+    from resdsl.diagnostics import printable
 
     outputs = compile_specs(files, output, network)  # every spec first: errors write nothing
     if check_only:
         stale = [o for o in outputs if o.stale()]
         for o in stale:
-            click.echo(f"{o.path}: out of date (run resdsl compile {o.spec})", err=True)
+            click.echo(printable(f"{o.path}: out of date (run resdsl compile {o.spec})"), err=True)
         click.echo(f"{len(outputs) - len(stale)} of {len(outputs)} generated files up to date")
         if stale:
             sys.exit(1)
         return
-    for o in outputs:
-        click.echo(f"{o.path}: {'written' if o.write() else 'unchanged'} ({o.spec})")
+    # All or none: a full disk or an unwritable folder changes no file (see codegen.emit).
+    for o, written in zip(outputs, write_outputs(outputs), strict=True):
+        click.echo(printable(f"{o.path}: {'written' if written else 'unchanged'} ({o.spec})"))

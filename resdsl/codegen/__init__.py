@@ -11,7 +11,7 @@ torch is never imported here.
 
 from __future__ import annotations
 
-from resdsl.codegen.emit import Output, compile_specs, write_module
+from resdsl.codegen.emit import Output, compile_specs, write_module, write_outputs
 from resdsl.codegen.generate import generate, render
 from resdsl.codegen.names import CodegenError, Namespace
 
@@ -23,4 +23,5 @@ __all__ = [
     "generate",
     "render",
     "write_module",
+    "write_outputs",
 ]

@@ -22,8 +22,10 @@ from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from resdsl.costs import NetworkStats, StageStats
+from resdsl.diagnostics import printable
 from resdsl.report.data import stats_data
 
 Format = Literal["table", "json", "csv", "markdown"]
@@ -67,7 +69,8 @@ def as_csv(reports: Sequence[NetworkStats], per_layer: bool = False) -> str:
 def tables(report: NetworkStats, per_layer: bool = False) -> list[Table]:
     """The rich tables of one network: stages with a total, then its layers if asked."""
     unit = unit_of(report)
-    table = Table(title=f"{report.name}  ({report.file})")
+    # Text, not a string: rich would read `[bold]` or `[/y]` in a file name as markup.
+    table = Table(title=Text(f"{report.name}  ({printable(report.file)})"))
     for column in ("stage", "output", "blocks", "params", unit, f"training {unit}", "saved"):
         table.add_column(column, justify="left" if column in ("stage", "output") else "right")
     for s in report.stages:
@@ -77,7 +80,7 @@ def tables(report: NetworkStats, per_layer: bool = False) -> list[Table]:
     table.add_row("total", shape(report.input), "", *_cells(*total), style="bold")
     if not per_layer:
         return [table]
-    layers = Table(title=f"{report.name}: layers")
+    layers = Table(title=Text(f"{report.name}: layers"))
     for column in ("path", "op", "output", "params", unit, "saved", "line"):
         layers.add_column(column, justify="left" if column in ("path", "op", "output") else "right")
     for x in report.layers:
