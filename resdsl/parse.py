@@ -45,6 +45,7 @@ _WORDS = {
     "NAME": "a name",
     "INT": "a number",
     "DIMS": "a size such as 3x3",
+    "DECIMAL": "a probability such as 0.3",
     "STRING": 'a file name in double quotes ("cifar.res")',
     "$END": "the end of the file",
 }
@@ -206,6 +207,18 @@ class _Build(Transformer):
     def zero_init(self, meta, children):
         return self._option("zero init", meta, True)
 
+    def groups(self, meta, children):
+        return self._option("groups", meta, children[0])
+
+    def width_per_group(self, meta, children):
+        return self._option("width per group", meta, children[0])
+
+    def dropout(self, meta, children):
+        (token,) = children
+        span = _span(self.path, token)
+        value = s.Real(str(token), span) if token.type == "DECIMAL" else s.Int(int(token), span)
+        return self._option("dropout", meta, value)
+
     def channels(self, meta, children):
         return self._option("channels", meta, children[0])
 
@@ -237,6 +250,9 @@ class _Build(Transformer):
             zero_init=bool(chosen.get("zero init", False)),
             span=_span(self.path, keyword),
             repeated=repeated,
+            groups=chosen.get("groups"),
+            width_per_group=chosen.get("width per group"),
+            dropout=chosen.get("dropout"),
         )
 
     # body
@@ -262,6 +278,10 @@ class _Build(Transformer):
 
     def head(self, meta, children):
         return self._section("head", children)
+
+    def stem_preset(self, meta, children):
+        keyword, name = children
+        return s.Section("stem", (), _span(self.path, keyword), preset=self._name(name))
 
     def label(self, meta, children):
         return self._name(children[0])
@@ -305,12 +325,19 @@ class _Build(Transformer):
     def bare_block(self, meta, children):
         return self.block(meta, children)
 
+    def stage_override(self, meta, children):
+        return self.stage(meta, children)
+
     def overrides(self, meta, children):
-        """Fold `with block bottleneck, stride on 3x3` options into the block they follow."""
+        """Fold `with block bottleneck, stride on 3x3` options into the block they follow, and
+        `with stage conv3_x: 4 x 128, stride 2` strides into the stage."""
         settings: list = []
         for child in children:
             if not isinstance(child, _Option):
                 settings.append(child)
+                continue
+            if child.key == "stride":
+                settings.append(self._stage_stride(settings, child))
                 continue
             block = settings[-1] if settings and isinstance(settings[-1], s.Block) else None
             if block is None:  # an option with no block before it: an empty block name
@@ -320,8 +347,25 @@ class _Build(Transformer):
         return tuple(settings)
 
     @staticmethod
+    def _stage_stride(settings: list, option: _Option) -> s.Stage | s.Stray:
+        """The stage before a `, stride S` in a `with`, with that stride; a stray if none."""
+        if not settings or not isinstance(settings[-1], s.Stage):
+            return s.Stray(option.name, option.name.span)
+        stage = settings.pop()
+        if stage.stride is not None:
+            return replace(stage, repeated=(*stage.repeated, option.name))
+        return replace(stage, stride=option.value)
+
+    @staticmethod
     def _with_option(block: s.Block, option: _Option) -> s.Block:
-        field = {"expansion": "expansion", "stride on": "stride_on", "zero init": "zero_init"}
+        field = {
+            "expansion": "expansion",
+            "stride on": "stride_on",
+            "zero init": "zero_init",
+            "groups": "groups",
+            "width per group": "width_per_group",
+            "dropout": "dropout",
+        }
         name = field[option.key]
         if getattr(block, name) not in (None, False):
             return replace(block, repeated=(*block.repeated, option.name))
