@@ -14,14 +14,13 @@ words, never Lark's terminal names.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import lark
 from lark import Token, Transformer, v_args
 
 from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
 from resdsl.grammar import parser
+from resdsl.options import Option, fold, fold_overrides
 
 
 def parse(text: str, path: str) -> s.SourceFile:
@@ -122,13 +121,6 @@ def _join(a: Span, b: Span) -> Span:
     return Span(a.file, a.line, a.column, b.end_line, b.end_column)
 
 
-class _Option:
-    """A `, stride 2`-style option before it is folded into its statement."""
-
-    def __init__(self, key: str, value: object, name: s.Name):
-        self.key, self.value, self.name = key, value, name
-
-
 @v_args(meta=True)
 class _Build(Transformer):
     def __init__(self, path: str):
@@ -196,7 +188,7 @@ class _Build(Transformer):
         return s.Shortcut(self._name(option), _span(self.path, keyword))
 
     def _option(self, key, meta, value):
-        return _Option(key, value, s.Name(key, self._meta_span(meta)))
+        return Option(key, value, s.Name(key, self._meta_span(meta)))
 
     def expansion(self, meta, children):
         return self._option("expansion", meta, children[0])
@@ -228,21 +220,9 @@ class _Build(Transformer):
     def padding(self, meta, children):
         return self._option("padding", meta, children[0])
 
-    @staticmethod
-    def _fold(options: list[_Option]) -> tuple[dict[str, object], tuple[s.Name, ...]]:
-        """First occurrence of each option wins; the rest are kept to be reported."""
-        chosen: dict[str, object] = {}
-        repeated = []
-        for option in options:
-            if option.key in chosen:
-                repeated.append(option.name)
-            else:
-                chosen[option.key] = option.value
-        return chosen, tuple(repeated)
-
     def block(self, meta, children):
         keyword, kind, *options = children
-        chosen, repeated = self._fold(options)
+        chosen, repeated = fold(options)
         return s.Block(
             kind=self._name(kind),
             expansion=chosen.get("expansion"),
@@ -258,7 +238,7 @@ class _Build(Transformer):
     # body
     def layer(self, meta, children):
         kind, kernel, *options = children
-        chosen, repeated = self._fold(options)
+        chosen, repeated = fold(options)
         return s.Layer(
             kind=self._name(kind),
             kernel=self._dims_token(kernel) if kernel is not None else None,
@@ -296,7 +276,7 @@ class _Build(Transformer):
             options = rest[1:]
         else:
             blocks, width, *options = rest
-        chosen, repeated = self._fold(options)
+        chosen, repeated = fold(options)
         return s.Stage(
             label=label,
             blocks=blocks,
@@ -329,47 +309,7 @@ class _Build(Transformer):
         return self.stage(meta, children)
 
     def overrides(self, meta, children):
-        """Fold `with block bottleneck, stride on 3x3` options into the block they follow, and
-        `with stage conv3_x: 4 x 128, stride 2` strides into the stage."""
-        settings: list = []
-        for child in children:
-            if not isinstance(child, _Option):
-                settings.append(child)
-                continue
-            if child.key == "stride":
-                settings.append(self._stage_stride(settings, child))
-                continue
-            block = settings[-1] if settings and isinstance(settings[-1], s.Block) else None
-            if block is None:  # an option with no block before it: an empty block name
-                block = s.Block(s.Name("", child.name.span), None, None, False, child.name.span)
-                settings.append(block)
-            settings[-1] = self._with_option(block, child)
-        return tuple(settings)
-
-    @staticmethod
-    def _stage_stride(settings: list, option: _Option) -> s.Stage | s.Stray:
-        """The stage before a `, stride S` in a `with`, with that stride; a stray if none."""
-        if not settings or not isinstance(settings[-1], s.Stage):
-            return s.Stray(option.name, option.name.span)
-        stage = settings.pop()
-        if stage.stride is not None:
-            return replace(stage, repeated=(*stage.repeated, option.name))
-        return replace(stage, stride=option.value)
-
-    @staticmethod
-    def _with_option(block: s.Block, option: _Option) -> s.Block:
-        field = {
-            "expansion": "expansion",
-            "stride on": "stride_on",
-            "zero init": "zero_init",
-            "groups": "groups",
-            "width per group": "width_per_group",
-            "dropout": "dropout",
-        }
-        name = field[option.key]
-        if getattr(block, name) not in (None, False):
-            return replace(block, repeated=(*block.repeated, option.name))
-        return replace(block, **{name: option.value})
+        return fold_overrides(children)
 
     def derivation(self, meta, children):
         keyword, name, base, arguments, overrides = children
