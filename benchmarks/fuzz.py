@@ -260,9 +260,8 @@ MUTATIONS = [
 
 def compile_everything(path: Path, summary: Summary) -> None:
     """What check, compile, stats and graph do with the file, minus click and the disk."""
-    from resdsl.stats import Convention, network_stats
-
     from resdsl.codegen import generate
+    from resdsl.costs import Convention, network_stats
     from resdsl.graph import to_dot
     from resdsl.report.tables import render
 

@@ -63,6 +63,8 @@ class BlockInfo:
     stride: int
     shortcut: BlockShortcut
     span: Span
+    # A pre-activation unit whose shortcut reads after its BN and ReLU (resdsl.recipes, NOTE).
+    preactivated: bool = False
 
     @property
     def path(self) -> str:

@@ -12,15 +12,16 @@
 The stem and head are already ops with their names (:mod:`resdsl.resolve` made them); each
 stage expands into its blocks, and each block into nodes by reading its recipe
 (:mod:`resdsl.recipes`): the residual function's steps on the ``main`` branch, the shortcut's
-steps on the ``shortcut`` branch, then the addition and the ReLU after it. A plain network
-(``shortcut none``) has no addition: its block ends in the ReLU.
+steps on the ``shortcut`` branch, then the addition and (He et al. 2015) the ReLU after it.
+A plain network (``shortcut none``) has no addition: its block ends in the ReLU. A
+pre-activation unit's shortcut reads after its opening BN and ReLU where the recipe says so.
 """
 
 from __future__ import annotations
 
 from resdsl import ops
 from resdsl.ir import BlockInfo, Branch, Network, Node
-from resdsl.recipes import SHORTCUTS, BlockRecipe, ReluStep, block_shortcut, recipe
+from resdsl.recipes import BlockRecipe, ReluStep, block_shortcut, recipe
 from resdsl.spec import NetworkSpec
 
 
@@ -29,8 +30,8 @@ def lower(spec: NetworkSpec) -> Network:
     nodes = [Node(ops.Input(*spec.input), "input", (), "input", spec.input_span)]
     for layer in spec.stem:
         nodes.append(Node(layer.op, layer.name, (len(nodes) - 1,), "stem", layer.span))
-    block_recipe = recipe(spec.block)
-    blocks = []
+    block_recipe = recipe(spec.block, spec.shortcut)
+    blocks: list[BlockInfo] = []
     for stage in spec.stages:
         for index in range(stage.blocks):
             first = index == 0
@@ -46,6 +47,7 @@ def lower(spec: NetworkSpec) -> Network:
                 stride,
                 shortcut,
                 stage.span,
+                block_recipe.reads_preactivation(shortcut, first=not blocks),
             )
             nodes += block_nodes(block_recipe, info, len(nodes) - 1, len(nodes))
             blocks.append(info)
@@ -69,24 +71,36 @@ def block_nodes(block: BlockRecipe, info: BlockInfo, x: int, start: int) -> list
         )
         return start + len(nodes) - 1
 
-    out = _steps(add, block.steps, info, x, "main", name=lambda step: step.name)
+    width = block.spec.inner_width(info.width)
+    split = block.preactivation  # a pre-activation unit's BN and ReLU come first
+    pre, channels = _steps(add, block.steps[:split], info, x, info.in_channels, width, "main")
+    out, _ = _steps(add, block.steps[split:], info, pre, channels, width, "main")
     if info.shortcut == "none":  # the plain network: no addition at all
-        add(ops.ReLU(), ReluStep.name, (out,), None)
+        if block.relu_after_add:
+            add(ops.ReLU(), ReluStep.name, (out,), None)
         return nodes
-    identity = x
-    if info.shortcut in SHORTCUTS:
-        shortcut = SHORTCUTS[info.shortcut]
-        identity = _steps(add, shortcut.steps, info, x, "shortcut", name=shortcut.path)
+    identity = pre if info.preactivated else x
+    shortcut = block.shortcut(info.shortcut)
+    if shortcut is not None:
+        identity, _ = _steps(
+            add, shortcut.steps, info, identity, channels, width, "shortcut", shortcut.path
+        )
     total = add(ops.Add(), "add", (out, identity), None)
-    add(ops.ReLU(), ReluStep.name, (total,), None)
+    if block.relu_after_add:
+        add(ops.ReLU(), ReluStep.name, (total,), None)
     return nodes
 
 
-def _steps(add, steps, info: BlockInfo, x: int, branch: Branch, name) -> int:
-    """Append a recipe's steps on one branch; the index of the last node."""
-    channels = info.in_channels
+def _steps(
+    add, steps, info: BlockInfo, x: int, channels: int, width: int, branch: Branch, name=None
+) -> tuple[int, int]:
+    """Append a recipe's steps on one branch from node ``x`` of ``channels`` channels; the
+    index of the last node and its channels. A step with nothing to do at the block's
+    stride (ResNet-D's pool at stride 1) adds no node."""
     for step in steps:
-        c_out = step.out(channels, info.width, info.out_channels)
-        x = add(step.op(channels, c_out, info.stride), name(step), (x,), branch)
+        c_out = step.out(channels, width, info.out_channels)
+        op = step.op(channels, c_out, info.stride)
+        if op is not None:
+            x = add(op, name(step) if name else step.name, (x,), branch)
         channels = c_out
-    return x
+    return x, channels

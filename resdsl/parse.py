@@ -14,8 +14,6 @@ what was expected in the language's own words (:mod:`resdsl.syntax_errors`).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import lark
 from lark import Token, Transformer, v_args
 
@@ -23,6 +21,7 @@ from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
 from resdsl.grammar import parser
 from resdsl.limits import MAX_DIGITS, MAX_NESTING, MAX_SIZE
+from resdsl.options import Option, fold, fold_overrides
 from resdsl.syntax_errors import describe, syntax_errors
 
 
@@ -105,13 +104,6 @@ def _join(a: Span, b: Span) -> Span:
     return Span(a.file, a.line, a.column, b.end_line, b.end_column)
 
 
-class _Option:
-    """A `, stride 2`-style option before it is folded into its statement."""
-
-    def __init__(self, key: str, value: object, name: s.Name):
-        self.key, self.value, self.name = key, value, name
-
-
 @v_args(meta=True)
 class _Build(Transformer):
     def __init__(self, path: str):
@@ -179,7 +171,7 @@ class _Build(Transformer):
         return s.Shortcut(self._name(option), _span(self.path, keyword))
 
     def _option(self, key, meta, value):
-        return _Option(key, value, s.Name(key, self._meta_span(meta)))
+        return Option(key, value, s.Name(key, self._meta_span(meta)))
 
     def expansion(self, meta, children):
         return self._option("expansion", meta, children[0])
@@ -190,6 +182,18 @@ class _Build(Transformer):
     def zero_init(self, meta, children):
         return self._option("zero init", meta, True)
 
+    def groups(self, meta, children):
+        return self._option("groups", meta, children[0])
+
+    def width_per_group(self, meta, children):
+        return self._option("width per group", meta, children[0])
+
+    def dropout(self, meta, children):
+        (token,) = children
+        span = _span(self.path, token)
+        value = s.Real(str(token), span) if token.type == "DECIMAL" else s.Int(int(token), span)
+        return self._option("dropout", meta, value)
+
     def channels(self, meta, children):
         return self._option("channels", meta, children[0])
 
@@ -199,21 +203,9 @@ class _Build(Transformer):
     def padding(self, meta, children):
         return self._option("padding", meta, children[0])
 
-    @staticmethod
-    def _fold(options: list[_Option]) -> tuple[dict[str, object], tuple[s.Name, ...]]:
-        """First occurrence of each option wins; the rest are kept to be reported."""
-        chosen: dict[str, object] = {}
-        repeated = []
-        for option in options:
-            if option.key in chosen:
-                repeated.append(option.name)
-            else:
-                chosen[option.key] = option.value
-        return chosen, tuple(repeated)
-
     def block(self, meta, children):
         keyword, kind, *options = children
-        chosen, repeated = self._fold(options)
+        chosen, repeated = fold(options)
         return s.Block(
             kind=self._name(kind),
             expansion=chosen.get("expansion"),
@@ -221,12 +213,15 @@ class _Build(Transformer):
             zero_init=bool(chosen.get("zero init", False)),
             span=_span(self.path, keyword),
             repeated=repeated,
+            groups=chosen.get("groups"),
+            width_per_group=chosen.get("width per group"),
+            dropout=chosen.get("dropout"),
         )
 
     # body
     def layer(self, meta, children):
         kind, kernel, *options = children
-        chosen, repeated = self._fold(options)
+        chosen, repeated = fold(options)
         return s.Layer(
             kind=self._name(kind),
             kernel=self._dims_token(kernel) if kernel is not None else None,
@@ -247,6 +242,10 @@ class _Build(Transformer):
     def head(self, meta, children):
         return self._section("head", children)
 
+    def stem_preset(self, meta, children):
+        keyword, name = children
+        return s.Section("stem", (), _span(self.path, keyword), preset=self._name(name))
+
     def label(self, meta, children):
         return self._name(children[0])
 
@@ -260,7 +259,7 @@ class _Build(Transformer):
             options = rest[1:]
         else:
             blocks, width, *options = rest
-        chosen, repeated = self._fold(options)
+        chosen, repeated = fold(options)
         return s.Stage(
             label=label,
             blocks=blocks,
@@ -289,27 +288,11 @@ class _Build(Transformer):
     def bare_block(self, meta, children):
         return self.block(meta, children)
 
-    def overrides(self, meta, children):
-        """Fold `with block bottleneck, stride on 3x3` options into the block they follow."""
-        settings: list = []
-        for child in children:
-            if not isinstance(child, _Option):
-                settings.append(child)
-                continue
-            block = settings[-1] if settings and isinstance(settings[-1], s.Block) else None
-            if block is None:  # an option with no block before it: an empty block name
-                block = s.Block(s.Name("", child.name.span), None, None, False, child.name.span)
-                settings.append(block)
-            settings[-1] = self._with_option(block, child)
-        return tuple(settings)
+    def stage_override(self, meta, children):
+        return self.stage(meta, children)
 
-    @staticmethod
-    def _with_option(block: s.Block, option: _Option) -> s.Block:
-        field = {"expansion": "expansion", "stride on": "stride_on", "zero init": "zero_init"}
-        name = field[option.key]
-        if getattr(block, name) not in (None, False):
-            return replace(block, repeated=(*block.repeated, option.name))
-        return replace(block, **{name: option.value})
+    def overrides(self, meta, children):
+        return fold_overrides(children)
 
     def derivation(self, meta, children):
         keyword, name, base, arguments, overrides = children

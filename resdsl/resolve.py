@@ -5,29 +5,37 @@
     >>> [spec.name for spec in result.networks][:2], result.diagnostics
     (['resnet20', 'resnet32'], ())
 
-Binds families to their arguments, applies derivations and ``with`` overrides, fills in the
-defaults (``block basic``, ``shortcut B``, a bottleneck's expansion 4 with the stride on the
-first 1x1, conv and pool padding k//2), evaluates every size and checks every rule of the
-language that the text alone decides. Each problem is a located diagnostic; the network it
-belongs to is dropped and every other one is still resolved, so one run reports every error
-of a file. What comes out (:class:`~resdsl.spec.NetworkSpec`) cannot fail to lower.
+Binds families to their arguments, applies derivations and ``with`` overrides (settings,
+the stem, stages by label), fills in the defaults (``block basic``, ``shortcut B``, a
+bottleneck's expansion 4 with the stride on the first 1x1, conv and pool padding k//2),
+evaluates every size and checks every rule of the language that the text alone decides
+(the settings' rules are :mod:`resdsl.settings`, the stem's and head's
+:mod:`resdsl.sections`). Each problem is a located diagnostic; the network it belongs to is
+dropped and every other one is still resolved, so one run reports every error of a file.
+What comes out (:class:`~resdsl.spec.NetworkSpec`) cannot fail to lower.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from resdsl import syntax as s
-from resdsl.diagnostics import Diagnostic, Span, did_you_mean, either
+from resdsl.diagnostics import Diagnostic, Span, did_you_mean
 from resdsl.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
 from resdsl.load import Program
 from resdsl.recipes import BLOCKS
 from resdsl.scope import Scope
 from resdsl.sections import head_layers, stem_layers
+from resdsl.settings import (
+    DEFAULT_BLOCK,
+    block_setting,
+    check_pairing,
+    chosen_settings,
+    input_shape,
+    shortcut_option,
+)
 from resdsl.spec import BlockSpec, NetworkSpec, StageInfo
-
-SHORTCUTS = ("A", "B", "C", "none")
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,10 @@ def resolve_network(
 
 
 def _origin(program: Program, definition, scope: Scope):
-    """The network body a definition comes down to, the overrides on the way (the innermost
-    first), the base it was derived from and the family's arguments; None (reported) if the
-    chain is broken. A loop rather than recursion: a chain is at most MAX_DERIVATION_DEPTH."""
+    """The network body a definition comes down to, the overrides on the way (one tuple per
+    derivation, the base's first), the base it was derived from and the family's arguments;
+    None (reported) if the chain is broken. A loop rather than recursion: a chain is at most
+    MAX_DERIVATION_DEPTH."""
     if isinstance(definition, s.Network):
         return definition, (), None, {}
     chain: list[s.Derivation] = []
@@ -109,7 +118,7 @@ def _origin(program: Program, definition, scope: Scope):
             scope.error(first.span, f"{base_name} is not a family and takes no parameters")
             return None
         if isinstance(base, s.Network):
-            overrides = tuple(o for d in reversed(chain) for o in d.overrides)
+            overrides = tuple(d.overrides for d in reversed(chain))
             return base, overrides, definition.base.text, dict(scope.env) if family else {}
         current = base
 
@@ -145,99 +154,12 @@ def _bind(family: s.Network, derivation: s.Derivation, scope: Scope) -> bool:
     return ok
 
 
-# --- settings -------------------------------------------------------------------------------
-
-
-def _settings(network: s.Network, overrides: Sequence[s.Setting], scope: Scope) -> dict:
-    chosen: dict[type, s.Setting] = {}
-    for statement in network.body:
-        if isinstance(statement, s.Input | s.Classes | s.Block | s.Shortcut):
-            if type(statement) in chosen:
-                keyword = type(statement).__name__.lower()
-                scope.error(
-                    statement.span, f"{keyword} is set twice in network {network.name.text}"
-                )
-            chosen.setdefault(type(statement), statement)
-    seen_override: set[type] = set()
-    for setting in overrides:
-        if type(setting) in seen_override:
-            scope.error(setting.span, f"{type(setting).__name__.lower()} is overridden twice")
-        seen_override.add(type(setting))
-        chosen[type(setting)] = setting
-    return chosen
-
-
-def _input(setting: s.Input | None, network: s.Network, scope: Scope):
-    if setting is None:
-        scope.error(
-            network.name.span,
-            f"network {network.name.text} has no input; add a line like `input 3x224x224`",
-        )
-        return None
-    if len(setting.dims.parts) != 3:
-        scope.error(setting.dims.span, "input is written channels x height x width, like 3x224x224")
-        return None
-    sizes = [scope.size(p, "an input size") for p in setting.dims.parts]
-    return None if None in sizes else (sizes[0], sizes[1], sizes[2])
-
-
-def _block(setting: s.Block | None, scope: Scope) -> BlockSpec | None:
-    if setting is None:
-        return BlockSpec("basic", 1, "1x1", False)
-    for name in setting.repeated:
-        scope.error(name.span, f"block option {name.text} is given twice")
-    kind = setting.kind.text
-    if not kind:
-        scope.error(
-            setting.span,
-            "a block option needs its block: write `with block bottleneck, stride on 3x3`",
-        )
-        return None
-    if kind not in BLOCKS:
-        hint = did_you_mean(kind, list(BLOCKS))
-        scope.error(setting.kind.span, f"unknown block {kind}; expected {either(BLOCKS)}{hint}")
-        return None
-    allows = BLOCKS[kind]
-    expansion, stride_on = allows.default_expansion, "1x1"
-    if setting.expansion is not None:
-        if not allows.has_expansion:
-            scope.error(setting.expansion.span, "only a bottleneck block has an expansion")
-        expansion = scope.size(setting.expansion, "the expansion") or expansion
-    if setting.stride_on is not None:
-        written = "x".join(str(p.value) for p in setting.stride_on.parts)
-        if not allows.places_stride:
-            scope.error(
-                setting.stride_on.span,
-                "only a bottleneck block places its stride (a basic block strides its first 3x3)",
-            )
-        elif written not in ("1x1", "3x3"):
-            scope.error(
-                setting.stride_on.span,
-                f"a bottleneck's stride sits on its 1x1 or its 3x3, not {written}",
-            )
-        else:
-            stride_on = written
-    return BlockSpec(kind, expansion, stride_on, setting.zero_init)  # type: ignore[arg-type]
-
-
-def _shortcut(setting: s.Shortcut | None, scope: Scope) -> str | None:
-    if setting is None:
-        return "B"
-    option = setting.option.text
-    if option in SHORTCUTS:
-        return option
-    hint = did_you_mean(option, [*SHORTCUTS, "a", "b", "c"])
-    hint = f"; did you mean {hint.split()[-1].upper().rstrip('?')}?" if hint else ""
-    scope.error(setting.option.span, f"unknown shortcut {option}; expected A, B, C or none" + hint)
-    return None
-
-
 # --- the network ----------------------------------------------------------------------------
 
 
 def _describe(program: Program, definition, scope: Scope, network, overrides, base, arguments):
-    settings = _settings(network, overrides, scope)
-    shape = _input(settings.get(s.Input), network, scope)
+    settings = chosen_settings(network, overrides, scope)
+    shape = input_shape(settings.get(s.Input), network, scope)
     classes_setting = settings.get(s.Classes)
     classes = None
     if classes_setting is None:
@@ -247,8 +169,9 @@ def _describe(program: Program, definition, scope: Scope, network, overrides, ba
         )
     else:
         classes = scope.size(classes_setting.count, "classes")
-    block = _block(settings.get(s.Block), scope)
-    shortcut = _shortcut(settings.get(s.Shortcut), scope)
+    block = block_setting(settings.get(s.Block), scope)
+    shortcut = shortcut_option(settings.get(s.Shortcut), scope)
+    check_pairing(block, shortcut, settings, scope)
     sections = {st.kind: st for st in network.body if isinstance(st, s.Section)}
     for st in network.body:
         if isinstance(st, s.Section) and sections[st.kind] is not st:
@@ -264,17 +187,21 @@ def _describe(program: Program, definition, scope: Scope, network, overrides, ba
             network.name.span,
             f"network {network.name.text} has no head; add `head {{ avgpool fc }}`",
         )
+    stem_section, stages = _overridden(network, sections.get("stem"), stages, overrides, scope)
     # Go on with stand-ins for settings that failed, so that the stages and layers are
     # checked too: every error of a file is reported in one run. The network is then dropped.
     shape = shape or (3, 224, 224)
     classes = classes or 1
-    block = block or BlockSpec("basic", 1, "1x1", False)
+    block = block or DEFAULT_BLOCK
+    preact = BLOCKS[block.kind].preactivated
     channels = shape[0]
     stem: tuple = ()
-    if "stem" in sections:
-        stem, channels = stem_layers(sections["stem"], channels, scope)
+    if stem_section is not None:
+        stem, channels = stem_layers(stem_section, channels, scope, preact)
     infos, channels = _stages(stages, block, channels, scope)
-    head = head_layers(sections["head"], channels, classes, scope) if "head" in sections else ()
+    head = ()
+    if "head" in sections:
+        head = head_layers(sections["head"], channels, classes, scope, preact)
     input_span = settings[s.Input].span if s.Input in settings else network.name.span
     return NetworkSpec(
         name=scope.name,
@@ -292,6 +219,57 @@ def _describe(program: Program, definition, scope: Scope, network, overrides, ba
         base=base,
         arguments=arguments,
     )
+
+
+def _overridden(network: s.Network, stem, stages: list[s.Stage], derivations, scope: Scope):
+    """The stem and stages once the derivations' ``with`` have replaced theirs: ``stem deep``
+    or ``stem { ... }`` replaces the whole stem; ``stage conv4_x: 23 x 256`` replaces that
+    stage's blocks and width (named by its label or its module, ``layer3``), and its stride
+    where one is written. Later derivations win; one ``with`` may not say a thing twice."""
+    stages = list(stages)
+    names = {_stage_name(stage, i): i for i, stage in enumerate(stages)}
+    names.update({f"layer{i + 1}": i for i in range(len(stages))})
+    for overrides in derivations:
+        seen: set[str] = set()
+        for item in overrides:
+            if isinstance(item, s.Stray):
+                scope.error(
+                    item.span,
+                    f"a {item.option.text} in `with` belongs to the stage before it: write "
+                    "`with stage conv3_x: 4 x 128, stride 2`",
+                )
+                continue
+            if isinstance(item, s.Section):
+                if "stem" in seen:
+                    scope.error(item.span, "stem is overridden twice")
+                seen.add("stem")
+                stem = item
+                continue
+            if not isinstance(item, s.Stage) or item.label is None:
+                continue
+            label = item.label.text
+            if label not in names:
+                known = ", ".join(_stage_name(stage, i) for i, stage in enumerate(stages))
+                hint = did_you_mean(label, list(names))
+                scope.error(
+                    item.label.span,
+                    f"{network.name.text} has no stage {label} (its stages: {known}){hint}",
+                )
+                continue
+            index = names[label]
+            if f"stage {index}" in seen:
+                canonical = _stage_name(stages[index], index)
+                also = f" ({canonical})" if canonical != label else ""
+                scope.error(item.label.span, f"stage {label}{also} is overridden twice")
+            seen.add(f"stage {index}")
+            old = stages[index]
+            stride = item.stride if item.stride is not None else old.stride
+            stages[index] = replace(item, label=old.label, stride=stride)
+    return stem, stages
+
+
+def _stage_name(stage: s.Stage, index: int) -> str:
+    return stage.label.text if stage.label else f"layer{index + 1}"
 
 
 def _stages(stages: Sequence[s.Stage], block: BlockSpec, channels: int, scope: Scope):
@@ -317,6 +295,13 @@ def _stages(stages: Sequence[s.Stage], block: BlockSpec, channels: int, scope: S
                 stage.blocks.span, f"{total} blocks is more than resdsl builds ({MAX_BLOCKS})"
             )
             break
+        if block.inner_width(width) < 1:
+            scope.error(
+                stage.width.span,
+                f"a bottleneck of width {width} with width per group {block.width_per_group} "
+                f"has no channels in its 3x3 ({width} * {block.width_per_group} // 64 = 0)",
+            )
+            continue
         label = stage.label.text if stage.label else None
         out = width * block.expansion
         infos.append(StageInfo(index, label, count, width, channels, out, stride, stage.span))

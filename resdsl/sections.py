@@ -8,16 +8,23 @@
     ([('conv1', '7x7 conv, 64, /2'), ('bn1', 'bn'), ('relu', 'relu'), ('maxpool', 'pool, /2')], 64)
 
 Part of resolving (:mod:`resdsl.resolve`). In a stem, ``conv K, C`` means a convolution, a
-batch norm and a ReLU (``conv1``, ``bn1``, ``relu``; a deeper stem goes on with ``conv2``,
-``bn2``), and ``maxpool``/``avgpool`` a pooling window. A head is global average pooling
+batch norm and a ReLU (``conv1``, ``bn1``, ``relu``), and ``maxpool``/``avgpool`` a pooling
+window. A stem of several convolutions is named as timm names its deep stem (ResNet-C of He
+et al. 2019): ``conv1`` is an ``nn.Sequential`` of the convolutions with BN and ReLU between
+them (``conv1.0``, ``conv1.1``, ``conv1.2``, ``conv1.3`` ...), and the last one's BN and ReLU
+are ``bn1`` and ``relu``. ``stem deep`` is that stem by name. A head is global average pooling
 then one fc to ``classes``.
+
+In a network of pre-activation blocks (He et al. 2016) the stem's last convolution has no BN
+or ReLU of its own (the first unit's opens with them), and the head opens with the BN and
+ReLU that follow the last addition (``bn``, ``relu``), as that paper's networks end.
 """
 
 from __future__ import annotations
 
 from resdsl import ops
 from resdsl import syntax as s
-from resdsl.diagnostics import did_you_mean
+from resdsl.diagnostics import Span, did_you_mean, either
 from resdsl.scope import Scope
 from resdsl.spec import Layer
 
@@ -27,51 +34,116 @@ POOLS: dict[str, type[ops.MaxPool] | type[ops.AvgPool]] = {
     "avgpool": ops.AvgPool,
 }
 
+# Stems by name, as (layer, kernel, width, stride). `deep`: He et al. 2019's ResNet-C as timm
+# builds it for resnet18d/26d/50d (stem_width 32: 3x3 convs of 32, 32 and 64, the first one
+# strided), then torchvision's 3x3 max pool of stride 2.
+STEMS: dict[str, tuple[tuple[str, int, int | None, int], ...]] = {
+    "deep": (("conv", 3, 32, 2), ("conv", 3, 32, 1), ("conv", 3, 64, 1), ("maxpool", 3, None, 2)),
+}
 
-def stem_layers(section: s.Section, channels: int, scope: Scope) -> tuple[tuple[Layer, ...], int]:
-    """The stem's ops in order, and the channels it ends with."""
-    layers: list[Layer] = []
-    counts: dict[str, int] = {}
-    for layer in section.layers:
+
+def stem_layers(
+    section: s.Section, channels: int, scope: Scope, preact: bool = False
+) -> tuple[tuple[Layer, ...], int]:
+    """The stem's ops in order with their module names, and the channels it ends with."""
+    written = section.layers if section.preset is None else _preset(section.preset, scope)
+    items: list[tuple[str, ops.Op, Span]] = []
+    for layer in written:
         kind = layer.kind.text
-        counts[kind] = counts.get(kind, 0) + 1
         scope.no_repeats(layer)
         if kind == "conv":
-            made = _conv(layer, channels, counts[kind], scope)
-            if made:
-                layers += made
-                channels = made[0].op.out_channels  # type: ignore[attr-defined]
+            conv = _conv(layer, channels, scope)
+            if conv is not None:
+                items.append((kind, conv, layer.span))
+                channels = conv.out_channels
         elif kind in POOLS:
             pool = _pool(layer, kind, scope)
             if pool is not None:
-                number = "" if counts[kind] == 1 else str(counts[kind])
-                layers.append(Layer(f"{kind}{number}", pool, layer.span))
+                items.append((kind, pool, layer.span))
         else:
             hint = did_you_mean(kind, ["conv", *POOLS])
             scope.error(
                 layer.kind.span,
                 f"unknown stem layer {kind}; expected conv, maxpool or avgpool{hint}",
             )
-    return tuple(layers), channels
+    return _named(items, preact), channels
 
 
-def _conv(layer: s.Layer, channels: int, n: int, scope: Scope) -> list[Layer]:
+def _preset(name: s.Name, scope: Scope) -> tuple[s.Layer, ...]:
+    """A named stem's layers, as if written out on the ``stem`` line."""
+    if name.text not in STEMS:
+        hint = did_you_mean(name.text, list(STEMS))
+        scope.error(
+            name.span,
+            f"unknown stem {name.text}; expected {either(STEMS)} or `stem {{ ... }}`{hint}",
+        )
+        return ()
+    span = name.span
+
+    def number(value: int | None) -> s.Int | None:
+        return None if value is None else s.Int(value, span)
+
+    return tuple(
+        s.Layer(
+            kind=s.Name(kind, span),
+            kernel=s.Dims((s.Int(kernel, span), s.Int(kernel, span)), span),
+            channels=number(width),
+            stride=number(stride),
+            padding=None,
+            span=span,
+        )
+        for kind, kernel, width, stride in STEMS[name.text]
+    )
+
+
+def _named(items: list[tuple[str, ops.Op, Span]], preact: bool) -> tuple[Layer, ...]:
+    """Module names for the stem's ops, torchvision's (conv1, bn1, relu, maxpool) or, with
+    several convolutions, timm's (conv1.0 ... in an nn.Sequential, then bn1, relu)."""
+    convs = [i for i, (kind, _, _) in enumerate(items) if kind == "conv"]
+    last = convs[-1] if convs else -1
+    sequential = len(convs) > 1
+    layers: list[Layer] = []
+    counts: dict[str, int] = {}
+    inner = 0  # the next item's index in the conv1 nn.Sequential
+
+    def item(op: ops.Op, span: Span) -> None:
+        nonlocal inner
+        layers.append(Layer(f"conv1.{inner}", op, span))
+        inner += 1
+
+    for index, (kind, op, span) in enumerate(items):
+        if sequential and index < last:
+            item(op, span)
+            if kind == "conv":
+                item(ops.BatchNorm(op.out_channels), span)  # type: ignore[attr-defined]
+                item(ops.ReLU(), span)
+        elif kind == "conv":
+            if sequential:
+                item(op, span)
+            else:
+                layers.append(Layer("conv1", op, span))
+            if not preact:  # a pre-activation network's first unit opens with its BN, ReLU
+                layers.append(Layer("bn1", ops.BatchNorm(op.out_channels), span))  # type: ignore[attr-defined]
+                layers.append(Layer("relu", ops.ReLU(), span))
+        else:
+            counts[kind] = counts.get(kind, 0) + 1
+            number = "" if counts[kind] == 1 else str(counts[kind])
+            layers.append(Layer(f"{kind}{number}", op, span))
+    return tuple(layers)
+
+
+def _conv(layer: s.Layer, channels: int, scope: Scope) -> ops.Conv | None:
     kernel = scope.kernel(layer.kernel, "a conv kernel")
     if layer.kernel is None:
         scope.error(layer.span, "conv needs a kernel and a width, like `conv 7x7, 64, stride 2`")
     if layer.channels is None:
         scope.error(layer.span, "conv needs a width (output channels), like `conv 3x3, 16`")
-        return []
+        return None
     width = scope.size(layer.channels, "a conv's width")
     stride, padding = scope.stride_padding(layer, kernel)
     if kernel is None or width is None or stride is None or padding is None:
-        return []
-    # torchvision's names: conv1/bn1; a deeper stem goes on with conv2/bn2.
-    return [
-        Layer(f"conv{n}", ops.Conv(channels, width, kernel, stride, padding), layer.span),
-        Layer(f"bn{n}", ops.BatchNorm(width), layer.span),
-        Layer("relu", ops.ReLU(), layer.span),
-    ]
+        return None
+    return ops.Conv(channels, width, kernel, stride, padding)
 
 
 def _pool(layer: s.Layer, kind: str, scope: Scope) -> ops.Op | None:
@@ -87,10 +159,18 @@ def _pool(layer: s.Layer, kind: str, scope: Scope) -> ops.Op | None:
     return POOLS[kind](kernel, stride, padding)
 
 
-def head_layers(section: s.Section, channels: int, classes: int, scope: Scope) -> tuple[Layer, ...]:
-    """The head's ops: ``avgpool`` (global) then ``fc`` to ``classes``."""
+def head_layers(
+    section: s.Section, channels: int, classes: int, scope: Scope, preact: bool = False
+) -> tuple[Layer, ...]:
+    """The head's ops: ``avgpool`` (global) then ``fc`` to ``classes``; after pre-activation
+    blocks, the final BN and ReLU before them."""
     kinds = [layer.kind.text for layer in section.layers]
     layers: list[Layer] = []
+    if preact:
+        layers += [
+            Layer("bn", ops.BatchNorm(channels), section.span),
+            Layer("relu", ops.ReLU(), section.span),
+        ]
     pooled = False
     for layer in section.layers:
         kind = layer.kind.text

@@ -24,17 +24,36 @@ from typing import Literal
 from resdsl.diagnostics import Span
 from resdsl.ops import Op
 
-ShortcutOption = Literal["A", "B", "C", "none"]
+# A, B, C and none are He et al. 2015's options (sec. 3.3); D is B with ResNet-D's projection
+# (He et al. 2019): a 2x2 average pool does the striding, then the 1x1 conv and BN.
+ShortcutOption = Literal["A", "B", "C", "D", "none"]
 
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """The resolved ``block`` setting."""
+    """The resolved ``block`` setting.
 
-    kind: str  # a key of resdsl.recipes.BLOCKS: basic, bottleneck
-    expansion: int  # output channels = width * expansion (1 for basic, 4 by default)
+    >>> BlockSpec("bottleneck", 4, "3x3", False, groups=32, width_per_group=4).inner_width(64)
+    128
+    >>> BlockSpec("bottleneck", 4, "3x3", False, width_per_group=128).inner_width(512)
+    1024
+    """
+
+    kind: str  # a key of resdsl.recipes.BLOCKS: basic, bottleneck, preact, preact_bottleneck
+    expansion: int  # output channels = planes * expansion (1 for basic, 4 by default)
     stride_on: Literal["1x1", "3x3"]  # bottleneck: where the stride sits (paper: 1x1)
     zero_init: bool  # start each block's last BN at weight 0
+    groups: int = 1  # the bottleneck 3x3's groups (ResNeXt's cardinality)
+    width_per_group: int = 64  # torchvision's width_per_group (base_width)
+    dropout: float = 0.0  # a pre-activation basic block's dropout between its convs (WRN)
+
+    def inner_width(self, planes: int) -> int:
+        """The channels of a bottleneck's 1x1 and 3x3 for a stage of width ``planes``:
+        torchvision's ``int(planes * (width_per_group / 64.0)) * groups``, so that
+        ``groups 32, width per group 4`` is ResNeXt's 32x4d (4 channels a group where
+        planes is 64, doubling with the stage widths) and ``width per group 128`` the wide
+        ResNet-50-2. Without either it is ``planes``."""
+        return planes * self.width_per_group // 64 * self.groups
 
 
 @dataclass(frozen=True)
@@ -53,7 +72,7 @@ class StageInfo:
     index: int  # 1-based: generated module ``layer{index}``
     label: str | None  # the paper's name (conv2_x), if written
     blocks: int
-    width: int  # as Table 1 writes it: a bottleneck's inner width
+    width: int  # as written (torchvision's planes); a bottleneck's 3x3 has BlockSpec.inner_width
     in_channels: int  # of its first block
     out_channels: int
     stride: int  # of its first block

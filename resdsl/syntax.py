@@ -41,6 +41,14 @@ Expr = Int | Var | BinOp
 
 
 @dataclass(frozen=True)
+class Real:
+    """A number with a fraction (``dropout 0.3``), kept as written until resolving reads it."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class Name:
     """An identifier as written, with its span (network, parameter, block or shortcut name)."""
 
@@ -81,7 +89,8 @@ class Shortcut:
 
 @dataclass(frozen=True)
 class Block:
-    """``block basic`` or ``block bottleneck, stride on 3x3, expansion 4, zero init``."""
+    """``block basic``, ``block bottleneck, stride on 3x3, expansion 4, zero init``,
+    ``block bottleneck, groups 32, width per group 4`` or ``block preact, dropout 0.3``."""
 
     kind: Name
     expansion: Expr | None
@@ -89,6 +98,9 @@ class Block:
     zero_init: bool
     span: Span
     repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
+    groups: Expr | None = None
+    width_per_group: Expr | None = None
+    dropout: Real | Int | None = None
 
 
 Setting = Input | Classes | Shortcut | Block
@@ -111,11 +123,12 @@ class Layer:
 
 @dataclass(frozen=True)
 class Section:
-    """``stem { ... }`` or ``head { ... }``."""
+    """``stem { ... }`` or ``head { ... }``, or a stem by name (``stem deep``)."""
 
     kind: Literal["stem", "head"]
     layers: tuple[Layer, ...]
     span: Span
+    preset: Name | None = None  # `stem deep`: the layers are the preset's
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,18 @@ class Stage:
 
 
 Statement = Setting | Section | Stage
+
+
+@dataclass(frozen=True)
+class Stray:
+    """An option in a ``with`` that nothing before it takes (``with classes 10, stride 2``)."""
+
+    option: Name
+    span: Span
+
+
+# What a derivation's `with` may say: a setting, a stem, a stage (by its label), or a stray.
+Override = Setting | Section | Stage | Stray
 
 # --- top-level items ------------------------------------------------------------------
 
@@ -167,7 +192,7 @@ class Derivation:
     name: Name
     base: Name
     arguments: tuple[Argument, ...]
-    overrides: tuple[Setting, ...]
+    overrides: tuple[Override, ...]
     span: Span
 
 

@@ -197,6 +197,7 @@ _WORDS = {
     "NAME": "a name",
     "INT": "a number",
     "DIMS": "a size such as 3x3",
+    "DECIMAL": "a probability such as 0.3",
     "STRING": 'a file name in double quotes ("cifar.res")',
     "$END": "the end of the file",
 }

@@ -32,6 +32,22 @@ PARAMS = [
     ("cifar", "resnet56", 853_018),
     ("resnet110", "resnet110", 1_727_962),
     ("resnet1202", "resnet1202", 19_421_274),
+    # torchvision 0.29.1 (its resnet101/152 are the v1.5 specs) and timm 1.0.31
+    ("resnet101_v1_5", "resnet101_v1_5", 44_549_160),
+    ("resnet152_v1_5", "resnet152_v1_5", 60_192_808),
+    ("resnext", "resnext50_32x4d", 25_028_904),
+    ("resnext", "resnext101_32x8d", 88_791_336),
+    ("resnext", "resnext101_64x4d", 83_455_272),
+    ("wide_resnet", "wide_resnet50_2", 68_883_240),
+    ("wide_resnet", "wide_resnet101_2", 126_886_696),
+    ("resnet_d", "resnet18d", 11_708_744),
+    ("resnet_d", "resnet26d", 16_014_408),
+    ("resnet_d", "resnet50d", 25_576_264),
+    # tests/fixtures/preact_resnet.py, the authors' code transcribed (docs/stats.md: the papers)
+    ("preact_resnet", "preact_resnet110", 1_730_522),
+    ("preact_resnet", "preact_resnet164", 1_703_258),
+    ("preact_resnet", "preact_resnet1001", 10_327_706),
+    ("wrn", "wrn28_10", 36_479_194),
 ]
 
 MACS = [
@@ -40,6 +56,13 @@ MACS = [
     ("resnet50", "resnet50", 3_857_973_248),  # the paper's placement: stride on the 1x1
     ("resnet101", "resnet101", 7_570_194_432),
     ("resnet152", "resnet152", 11_282_415_616),
+    # flop_counter's FLOPs / 2 on the library models (tests/golden/family_state_dict.json)
+    ("resnext", "resnext50_32x4d", 4_230_479_872),  # grouped: k*k*(C_in/groups)*C_out*H*W
+    ("resnext", "resnext101_32x8d", 16_414_015_488),
+    ("wide_resnet", "wide_resnet50_2", 11_398_021_120),
+    ("resnet_d", "resnet50d", 4_328_824_832),  # the deep stem, and the pool before each 1x1
+    ("preact_resnet", "preact_resnet164", 244_500_992),
+    ("wrn", "wrn28_10", 5_243_328_768),
 ]
 
 # The paper's Table 1 FLOPs row; ResNet-34 as the paper measured it, with option A.
@@ -192,6 +215,19 @@ def test_unshaped_graph_is_refused(resnet18) -> None:
     graph = _with_node(resnet18, 5, shape=None)
     with pytest.raises(ValueError, match=r"layer1\.0\.conv1 has no shape"):
         network_stats(graph)
+
+
+def test_papers_counts_without_batch_norm_s_affine_parameters() -> None:
+    """He et al. 2016 (1.7M for ResNet-164, 10.2M for ResNet-1001) and Zagoruyko & Komodakis
+    2016 (36.5M for WRN-28-10) round the weights of the convolutions and the fc."""
+
+    def weights(file: str, name: str) -> int:
+        report = _network(file, name)
+        return report.params - sum(layer.params for layer in report.layers if layer.op == "bn")
+
+    assert round(weights("preact_resnet", "preact_resnet164") / 1e5) == 17
+    assert round(weights("preact_resnet", "preact_resnet1001") / 1e5) == 102
+    assert round(weights("wrn", "wrn28_10") / 1e5) == 365
 
 
 if __name__ == "__main__":  # python tests/test_costs.py: rewrite the golden file

@@ -94,3 +94,43 @@ def test_every_op_of_every_bundled_network_answers() -> None:
                 assert node.op.macs(inputs, node.shape) >= 0
                 if node.op.drawn == "box":
                     assert node.op.label() != node.op.kind, node.path
+
+
+# --- the ResNet family: grouped convolutions, ResNet-D's pool, WRN's dropout ----------------
+
+
+def test_grouped_conv_counts_one_group_s_share() -> None:
+    """ResNeXt's 3x3 of 32 groups: each output reads C_in / 32 channels (torch, fvcore)."""
+    conv = ops.Conv(128, 128, (3, 3), (2, 2), (1, 1), groups=32)
+    assert conv.params() == 3 * 3 * (128 // 32) * 128
+    assert conv.macs([(128, 56, 56)], (128, 28, 28)) == 3 * 3 * (128 // 32) * 128 * 28 * 28
+    assert conv.label() == "3x3 conv, 128, /2, 32 groups"
+    assert conv.table_entry(stride=False) == "3x3, 128, C=32"
+    assert conv.torch() == (
+        "nn.Conv2d(128, 128, kernel_size=3, stride=2, padding=1, groups=32, bias=False)"
+    )
+    assert conv.problem([(128, 56, 56)]) is None
+    odd = ops.Conv(100, 128, (3, 3), (1, 1), (1, 1), groups=32)
+    assert odd.problem([(100, 8, 8)]) == (
+        "a conv of 32 groups needs channels divisible by 32, not 100 -> 128"
+    )
+
+
+def test_ceil_mode_average_pool_matches_the_strided_3x3_beside_it() -> None:
+    """ResNet-D's shortcut pool and the main path's 3x3/2 agree on odd sizes too."""
+    pool = ops.AvgPool((2, 2), (2, 2), (0, 0), ceil_mode=True)
+    conv = ops.Conv(64, 64, (3, 3), (2, 2), (1, 1))
+    for size in (7, 8, 25, 56):
+        assert pool.shape([(64, size, size)])[1:] == conv.shape([(64, size, size)])[1:]
+    assert ops.AvgPool((2, 2), (2, 2), (0, 0)).shape([(64, 7, 7)]) == (64, 3, 3)  # floor
+    assert pool.torch() == (
+        "nn.AvgPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True, count_include_pad=False)"
+    )
+
+
+def test_dropout_is_free_at_inference_and_drawn_with_its_conv() -> None:
+    drop = ops.Dropout(0.3)
+    assert drop.shape([(160, 32, 32)]) == (160, 32, 32) and drop.params() == 0
+    assert drop.counted == "never" and drop.drawn == "folded" and not drop.weighted
+    assert drop.extra_saved((160, 32, 32)) == 160 * 32 * 32  # the mask
+    assert (drop.label(), drop.torch()) == ("dropout 0.3", "nn.Dropout(p=0.3)")

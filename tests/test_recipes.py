@@ -69,4 +69,7 @@ def test_shortcut_options() -> None:
     assert block_shortcut("none", 64, 128, 2) == "none"
     assert block_shortcut("A", 64, 64, 1) == "identity"
     assert block_shortcut("B", 64, 64, 2) == "projection"
-    assert set(BLOCKS) == {"basic", "bottleneck"}
+    assert set(BLOCKS) == {"basic", "bottleneck", "preact", "preact_bottleneck"}
+    assert block_shortcut("D", 64, 256, 1) == "projection" and block_shortcut("D", 64, 64, 1) == (
+        "identity"
+    )

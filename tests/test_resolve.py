@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+from resdsl.costs import network_stats
 from resdsl.pipeline import check, check_or_raise
 from tests.conftest import ROOT
 
@@ -66,3 +69,87 @@ def test_with_block_options_and_further_overrides(tmp_path):
     spec.write_text(family + "network odd = cifar_resnet(n=3) with expansion 2\n")
     (diagnostic,) = check(spec).diagnostics
     assert "a block option needs its block" in diagnostic.message
+
+
+# --- the ResNet family: docs/language.md's examples (tests/golden/language/resnet_family.res) --
+
+FAMILY = ROOT / "tests" / "golden" / "language" / "resnet_family.res"
+
+
+def test_language_example_resnet_family_resolves_to_the_libraries_networks():
+    """Parameter counts that torchvision, timm and the papers' networks have."""
+    graphs = {g.name: g for g in check_or_raise(FAMILY)}
+    counts = {name: network_stats(graph).params for name, graph in graphs.items()}
+    assert counts == {
+        "preact_resnet110": 1_730_522,  # tests/fixtures/preact_resnet.py
+        "preact_resnet164": 1_703_258,
+        "wrn16_4": 2_748_890,  # Zagoruyko & Komodakis 2016, Table 4: 2.7M
+        "resnet50_v1_5": 25_557_032,  # torchvision's resnet50
+        "resnet101_v1_5": 44_549_160,  # torchvision's resnet101
+        "resnext50_32x4d": 25_028_904,
+        "wide_resnet50_2": 68_883_240,
+        "resnet50d": 25_576_264,  # timm
+        "tiny_resnet34": 21_379_592,
+    }
+    pre = graphs["preact_resnet110"].block
+    assert (pre.kind, graphs["wrn16_4"].block.dropout) == ("preact", 0.3)
+    resnext = graphs["resnext50_32x4d"].block
+    assert (resnext.groups, resnext.width_per_group, resnext.stride_on) == (32, 4, "3x3")
+    assert graphs["resnet50d"].shortcut == "D"
+    assert [st.blocks for st in graphs["resnet101_v1_5"].stages] == [3, 4, 23, 3]
+    assert [st.stride for st in graphs["resnet101_v1_5"].stages] == [1, 2, 2, 2]  # kept
+
+
+def test_with_replaces_the_stem():
+    tiny = check_or_raise(FAMILY, "tiny_resnet34")[0]
+    assert tiny.input == (3, 64, 64) and tiny.classes == 200
+    assert [n.path for n in tiny.nodes if n.section == "stem"] == ["conv1", "bn1", "relu"]
+    assert tiny.node("layer1.0.conv1").shape == (64, 64, 64)  # no stride 2, no max pool
+
+
+def test_with_stage_overrides_by_label_or_module_and_keeps_the_stride(tmp_path):
+    shutil.copy(FAMILY.parent / "family.res", tmp_path)
+    spec = tmp_path / "s.res"
+    spec.write_text(
+        'use "family.res"\n'
+        "network a = cifar_resnet(n=3) with stage layer2: 5 x 48\n"
+        "network b = cifar_resnet(n=3) with stage layer2: 5 x 48, stride 1, classes 100\n"
+    )
+    a, b = check_or_raise(spec)
+    assert [(st.blocks, st.width, st.stride) for st in a.stages] == [
+        (3, 16, 1), (5, 48, 2), (3, 64, 2),
+    ]  # fmt: skip
+    assert b.stages[1].stride == 1 and b.classes == 100
+    assert a.stages[1].span.line == 2  # errors in an overridden stage point at the override
+
+
+def test_a_later_derivation_overrides_an_earlier_one(tmp_path):
+    """`b = a with classes 10` after `a = ... with classes 100`: b has 10, no error."""
+    shutil.copy(FAMILY.parent / "family.res", tmp_path)
+    spec = tmp_path / "chain.res"
+    spec.write_text(
+        'use "family.res"\n'
+        "network a = cifar_resnet(n=3) with classes 100, stage layer1: 2 x 16\n"
+        "network b = a with classes 10, stage layer1: 4 x 16\n"
+    )
+    a, b = check_or_raise(spec)
+    assert (a.classes, b.classes) == (100, 10)
+    assert (a.stages[0].blocks, b.stages[0].blocks) == (2, 4)
+    spec.write_text(
+        'use "family.res"\nnetwork c = cifar_resnet(n=3) with classes 100, classes 10\n'
+    )
+    (diagnostic,) = check(spec).diagnostics
+    assert diagnostic.message.startswith("classes is overridden twice")
+
+
+def test_language_md_shows_the_family_example_as_tested():
+    """docs/language.md's family example is the golden file, and its `with` examples are in it."""
+    doc = (ROOT / "docs" / "language.md").read_text()
+    example = FAMILY.read_text()
+    assert f"```\n{example}```" in doc
+    lines = (
+        "network resnet101_v1_5 = resnet50_v1_5 with stage conv4_x: 23 x 256",
+        "network tiny_resnet34 = resnet34 with input 3x64x64, classes 200, stem { conv 3x3, 64 }",
+    )
+    for line in lines:
+        assert line in doc and line in example

@@ -10,7 +10,14 @@ written from the same recipe (:mod:`resdsl.recipes`) that lowering read to build
 ``Bottleneck``         1x1, 3x3, 1x1; the stride on the first 1x1 (the paper) or
                        on the 3x3 (torchvision's "v1.5"), as the spec says
 ``PlainBasicBlock``    ``PlainBottleneck``: the same without shortcut or addition
+``PreActBasicBlock``   He et al. 2016's full pre-activation unit (BN, ReLU, conv,
+                       twice; WRN's dropout between), no ReLU after the addition
+``PreActBottleneck``   the same around a bottleneck's 1x1, 3x3, 1x1
 =====================  ==========================================================
+
+A grouped or wide bottleneck (``groups``, ``width per group``) keeps torchvision's form: class
+attributes ``groups`` and ``width_per_group`` and ``width = planes * width_per_group // 64 *
+groups`` in the constructor.
 
 :func:`check_blocks` lays every block of the IR out again from the recipe and refuses to
 emit when the IR differs: the generated hierarchy is the IR's, not a guess about it.
@@ -25,9 +32,11 @@ from typing import Any
 from resdsl.codegen.names import error_at
 from resdsl.ir import BlockInfo, Network, Node
 from resdsl.lower import block_nodes
-from resdsl.recipes import BLOCKS, SHORTCUTS, BlockRecipe, ConvStep, ReluStep, recipe
+from resdsl.recipes import BLOCKS, BlockRecipe, ConvStep, ReluStep, recipe
 
 _STRIDED = "H / stride, W / stride"
+# Where a pre-activation unit's shortcut reads (resdsl.recipes, NOTE): said once, in the class.
+_PREACT_FLAG = "preact_shortcut"
 
 
 def block_context(net: Network) -> dict[str, Any]:
@@ -35,50 +44,74 @@ def block_context(net: Network) -> dict[str, Any]:
     spec, span = net.block, net.name_span
     shortcuts = {info.shortcut for info in net.blocks}
     residual = "none" not in shortcuts
-    special = sorted(shortcuts & set(SHORTCUTS))
+    special = sorted(shortcuts - {"identity", "none"})
     if ("none" in shortcuts and len(shortcuts) > 1) or len(special) > 1:
         raise error_at(span, f"resdsl compile cannot mix shortcuts {sorted(shortcuts)}")
     if spec.kind not in BLOCKS:
         raise error_at(span, f"resdsl compile does not know the block kind {spec.kind!r}")
     if type(spec.expansion) is not int or spec.expansion < 1:
         raise error_at(span, f"block expansion must be a positive integer, not {spec.expansion!r}")
-    block = recipe(spec)
-    shortcut = SHORTCUTS[special[0]] if special else None
-    # The channels of each step as the class writes them, and as its shape comments say.
+    block = recipe(spec, net.shortcut)
+    shortcut = block.shortcut(special[0]) if special else None
+    # The channels of each step as the class writes them, and as its shape comments say:
+    # `planes`, or a grouped or wide bottleneck's `width` (torchvision's formula).
+    inner = spec.groups != 1 or spec.width_per_group != 64
+    width = "width" if inner else "planes"
     widen = spec.expansion != 1
-    exprs = ("planes", "planes * self.expansion" if widen else "planes")
-    docs = ("planes", f"planes * {spec.expansion}" if widen else "planes")
-    init, forward = _class_body(block, exprs, docs)
+    exprs = (width, "planes * self.expansion" if widen else "planes")
+    docs = (width, f"planes * {spec.expansion}" if widen else "planes")
+    flag = bool(block.preactivation) and residual
+    init, forward = _class_body(block, exprs, docs, flag)
+    attributes = [f"expansion: int = {spec.expansion}"]
+    if inner:
+        attributes += [
+            f"groups: int = {spec.groups}  # of the 3x3 convolution (ResNeXt's cardinality)",
+            f"width_per_group: int = {spec.width_per_group}  # its width a group, at planes 64",
+        ]
+        init.insert(0, "width = planes * self.width_per_group // 64 * self.groups")
+    params = []
     if shortcut is not None:
+        params.append(f"{shortcut.attr}: nn.Module | None = None")
         init.append(f"self.{shortcut.attr} = {shortcut.attr}")
+    if flag:
+        params.append(f"{_PREACT_FLAG}: bool = False")
+        implied = f" or {shortcut.attr} is not None" if shortcut else ""
+        init.append(f"self.{_PREACT_FLAG} = {_PREACT_FLAG}{implied}")
     cls, doc = block.cls, list(block.doc)
     if not residual:
         cls = f"Plain{cls}"
-        forward[-1].append(f"out = self.{ReluStep.name}(out)")
+        if block.relu_after_add:
+            forward[-1].append(f"out = self.{ReluStep.name}(out)")
         doc.append("Plain: no shortcut and no addition (the paper's plain baseline).")
     steps = [*block.steps, *(shortcut.steps if shortcut else ())]
     return {
         "cls": cls,
         "doc": doc,
-        "expansion": spec.expansion,
+        "attributes": attributes,
+        "params": params,
         "residual": residual,
         "shortcut": shortcut.attr if shortcut else None,
+        "shortcut_input": "identity" if block.preactivation else "x",
         "factory": shortcut.factory if shortcut else None,
         "init": init,
         "forward": forward,
+        "after_add": [f"out = self.{ReluStep.name}(out)"] if block.relu_after_add else [],
         "out": docs[1],
         "last_bn": block.last_norm,
         "uses_conv1x1": any(isinstance(s, ConvStep) and s.kernel == 1 for s in steps),
+        "grouped": spec.groups != 1,
+        "recipe": block,
     }
 
 
-def _class_body(block: BlockRecipe, exprs, docs) -> tuple[list[str], list[list[str]]]:
-    """The constructor's lines and the forward's paragraphs, one step a line."""
+def _class_body(block: BlockRecipe, exprs, docs, flag: bool) -> tuple[list[str], list[list[str]]]:
+    """The constructor's lines and the forward's paragraphs, one step a line. ``flag``: the
+    unit's shortcut may read its pre-activation, which the forward says after it."""
     init: list[str] = []
     forward: list[list[str]] = []
     channels, shown = "inplanes", "inplanes"
     source, strided, relu = "x", False, None
-    for step in block.steps:
+    for index, step in enumerate(block.steps, start=1):
         out = step.out(channels, *exprs)
         line = f"self.{step.name} = {step.module(channels, out)}"
         if isinstance(step, ReluStep):
@@ -95,6 +128,11 @@ def _class_body(block: BlockRecipe, exprs, docs) -> tuple[list[str], list[list[s
         if step.opens_group or not forward:
             forward.append([])
         forward[-1].append(call)
+        if flag and index == block.preactivation:
+            forward[-1] += [
+                f"if self.{_PREACT_FLAG}:",
+                "    identity = out  # the shortcut reads the pre-activated input",
+            ]
         channels, source = out, "out"
     if block.relu_declared_last and relu:
         init.append(relu)
@@ -105,11 +143,13 @@ def _call(info: BlockInfo, block: dict[str, Any]) -> str:
     """The constructor call of one block: ``Bottleneck(256, 128, stride=2, downsample=...)``."""
     stride = f", stride={info.stride}" if info.stride != 1 else ""
     extra = ""
-    if info.shortcut in SHORTCUTS:
-        shortcut = SHORTCUTS[info.shortcut]
+    shortcut = block["recipe"].shortcut(info.shortcut)
+    if shortcut is not None:
         extra = (
             f", {shortcut.attr}={shortcut.factory}({info.in_channels}, {info.out_channels}{stride})"
         )
+    elif info.preactivated:  # an identity on the pre-activation: the network's first unit
+        extra = f", {_PREACT_FLAG}=True"
     return f"{block['cls']}({info.in_channels}, {info.width}{stride}{extra})"
 
 
@@ -130,7 +170,7 @@ def check_blocks(net: Network) -> None:
         if node.section == "stage":
             found.setdefault((node.stage, node.block), []).append((index, node))  # type: ignore[arg-type]
     infos = {(info.stage, info.index): info for info in net.blocks}
-    block = recipe(net.block)
+    block = recipe(net.block, net.shortcut)
     for key in sorted(set(found) | set(infos)):
         info = infos.get(key)
         if info is None:

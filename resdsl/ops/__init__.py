@@ -18,7 +18,7 @@ It is pycls's builder beside its cost twin, made one object. Adding an operation
 one class (docs/architecture.md has the checklist):
 
     base.py      Op (what every op answers, with its defaults), the window helpers
-    layers.py    Input, Conv, BatchNorm, ReLU, Linear
+    layers.py    Input, Conv (grouped too), BatchNorm, ReLU, Dropout, Linear
     pools.py     MaxPool, AvgPool, GlobalAvgPool
     residual.py  ZeroPad (option A's shortcut), Add (y = F(x) + x)
 
@@ -39,7 +39,7 @@ from resdsl.ops.base import (
     show,
     sliding,
 )
-from resdsl.ops.layers import BatchNorm, Conv, Input, Linear, ReLU
+from resdsl.ops.layers import BatchNorm, Conv, Dropout, Input, Linear, ReLU
 from resdsl.ops.pools import AvgPool, GlobalAvgPool, MaxPool
 from resdsl.ops.residual import Add, ZeroPad
 
@@ -50,6 +50,7 @@ __all__ = [
     "Conv",
     "Counted",
     "Drawn",
+    "Dropout",
     "GlobalAvgPool",
     "Input",
     "Linear",

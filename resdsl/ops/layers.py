@@ -32,13 +32,19 @@ class Input(Op):
 
 @dataclass(frozen=True, slots=True)
 class Conv(Window):
-    """A convolution without bias (batch norm follows every one, as in the paper, sec. 3.4)."""
+    """A convolution without bias (batch norm follows every one, as in the paper, sec. 3.4).
+
+    With ``groups`` G > 1 (ResNeXt's cardinality, Xie et al. 2017) the channels split into G
+    groups convolved apart: each output channel reads C_in / G input channels, so parameters
+    and multiply-adds are 1/G of the ungrouped convolution's.
+    """
 
     in_channels: int
     out_channels: int
     kernel: Pair
     stride: Pair
     padding: Pair
+    groups: int = 1
     kind: ClassVar[str] = "conv"
     counted: ClassVar[Counted] = "always"
     weighted: ClassVar[bool] = True
@@ -49,22 +55,37 @@ class Conv(Window):
         return None if size is None else (self.out_channels, *size)
 
     def params(self) -> int:
-        return self.kernel[0] * self.kernel[1] * self.in_channels * self.out_channels
+        return self.kernel[0] * self.kernel[1] * self.in_channels // self.groups * self.out_channels
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         # The paper (Table 1), fvcore's conv_flop_count, flop_counter's conv_flop (which
-        # doubles it): every output element is a dot product of kh*kw*C_in terms.
-        return self.kernel[0] * self.kernel[1] * self.in_channels * math.prod(out)
+        # doubles it): every output element is a dot product of kh*kw*C_in/groups terms
+        # (the weight's shape, C_out x C_in/groups x kh x kw, is what fvcore and torch read).
+        return self.kernel[0] * self.kernel[1] * self.in_channels // self.groups * math.prod(out)
+
+    def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            return (
+                f"a conv of {self.groups} groups needs channels divisible by {self.groups}, "
+                f"not {self.in_channels} -> {self.out_channels}"
+            )
+        return Window.problem(self, inputs, block)
 
     def label(self) -> str:
-        return f"{self._kernel_text()} conv, {self.out_channels}{downsampling(self.stride)}"
+        grouped = f", {self.groups} groups" if self.groups != 1 else ""
+        return (
+            f"{self._kernel_text()} conv, {self.out_channels}{downsampling(self.stride)}{grouped}"
+        )
 
     def table_entry(self, stride: bool = True) -> str:
-        return with_stride(f"{self._kernel_text()}, {self.out_channels}", self.stride, stride)
+        # ResNeXt's Table 1 writes a grouped convolution "3x3, 128, C=32".
+        text = with_stride(f"{self._kernel_text()}, {self.out_channels}", self.stride, stride)
+        return f"{text}, C={self.groups}" if self.groups != 1 else text
 
     def torch(self, classes: str = "num_classes") -> str:
         channels = f"{self.in_channels}, {self.out_channels}"
-        return f"nn.Conv2d({channels}, {self._torch_window()}, bias=False)"
+        grouped = f", groups={self.groups}" if self.groups != 1 else ""
+        return f"nn.Conv2d({channels}, {self._torch_window()}{grouped}, bias=False)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +123,30 @@ class ReLU(Op):
 
     def torch(self, classes: str = "num_classes") -> str:
         return "nn.ReLU(inplace=True)"
+
+
+@dataclass(frozen=True, slots=True)
+class Dropout(Op):
+    """Dropout (Srivastava et al. 2014) with probability ``p``: WRN puts it between a block's
+    two convolutions (Zagoruyko & Komodakis 2016). At inference it is the identity."""
+
+    p: float
+    kind: ClassVar[str] = "dropout"
+    drawn: ClassVar[Drawn] = "folded"
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        # One multiply an element while training; torch's counters and fvcore count none,
+        # nor does any Convention flag (the identity at inference, where FLOPs are counted).
+        return math.prod(out)
+
+    def extra_saved(self, out: Shape) -> int:
+        return math.prod(out)  # the mask, one element per output element
+
+    def label(self) -> str:
+        return f"dropout {self.p:g}"
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"nn.Dropout(p={self.p!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,15 +44,31 @@ class MaxPool(Window):
 
 @dataclass(frozen=True, slots=True)
 class AvgPool(Window):
-    """Average pooling over a window (a stem may use one)."""
+    """Average pooling over a window (a stem may use one; ResNet-D's shortcut does).
+
+    ``ceil_mode`` is PyTorch's: the last window may hang over the edge, so that a 2x2 pool of
+    stride 2 gives ceil(H / 2), the size of the strided 3x3 beside it on odd inputs (timm's
+    ``downsample_avg``, which also leaves padding out of the average).
+    """
 
     kernel: Pair
     stride: Pair
     padding: Pair
+    ceil_mode: bool = False
     kind: ClassVar[str] = "avgpool"
     counted: ClassVar[Counted] = "pool"
     pool: ClassVar[bool] = True
     keeps_input: ClassVar[bool] = True
+
+    def window(self, shape: Shape) -> tuple[int, int] | None:
+        size = Window.window(self, shape)
+        if size is None or not self.ceil_mode:
+            return size
+        _, h, w = shape
+        return (
+            _ceil_size(h, self.kernel[0], self.stride[0], self.padding[0]),
+            _ceil_size(w, self.kernel[1], self.stride[1], self.padding[1]),
+        )
 
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         size = self.window(inputs[0])
@@ -68,7 +84,21 @@ class AvgPool(Window):
         return with_stride(f"{self._kernel_text()} average pool", self.stride, stride)
 
     def torch(self, classes: str = "num_classes") -> str:
-        return f"nn.AvgPool2d({self._torch_window()})"
+        ceil = ", ceil_mode=True, count_include_pad=False" if self.ceil_mode else ""
+        return f"nn.AvgPool2d({self._torch_window()}{ceil})"
+
+
+def _ceil_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """PyTorch's output size with ``ceil_mode``: rounded up, but no window may start in the
+    right padding (``pooling_output_shape`` in ATen).
+
+    >>> _ceil_size(7, 2, 2, 0), _ceil_size(56, 2, 2, 0), _ceil_size(5, 3, 2, 1)
+    (4, 28, 3)
+    """
+    out = -(-(size + 2 * padding - kernel) // stride) + 1
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
 
 
 @dataclass(frozen=True, slots=True)

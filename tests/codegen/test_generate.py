@@ -29,7 +29,9 @@ SPECS = sorted((ROOT / "specs").glob("*.res"))
 GENERATED = ROOT / "generated"
 MODULES = sorted(path.stem for path in GENERATED.glob("*.py"))
 # Forward passes of these at the spec's input cost seconds on 2 cores: run them in the slow set.
-BIG = {"resnet101", "resnet152", "resnet1202"}
+BIG = {"resnet101", "resnet152", "resnet1202", "resnet101_v1_5", "resnet152_v1_5",
+       "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
+       "preact_resnet1001", "wrn28_10"}  # fmt: skip
 TORCHVISION = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 
 
@@ -135,6 +137,17 @@ def test_unsafe_module_paths_and_unknown_ops_are_refused(at_root):
         generate(graph)
 
 
+def test_a_deep_stem_is_one_sequential_whose_items_must_run_in_order(at_root):
+    (graph, *_) = check_or_raise("specs/resnet_d.res", "resnet18d")
+    source = generate(graph)
+    assert (
+        "self.conv1 = nn.Sequential(\n" in source and "x = self.conv1(x)  # (N, 64, 112" in source
+    )
+    index = next(i for i, n in enumerate(graph.nodes) if n.path == "conv1.3")
+    with pytest.raises(CodegenError, match=r"cannot emit conv1 as an nn.Sequential"):
+        generate(_with_node(graph, index, path="conv1.9"))
+
+
 def test_comments_and_strings_cannot_break_out(at_root, tmp_path, monkeypatch):
     """A spec path with quotes and a newline is JSON-escaped in comments and META."""
     odd = tmp_path / 'we"ird\nname.res'
@@ -184,10 +197,15 @@ def forward_counting(net, batch):
 def test_module_builds_counts_and_matches_the_ir(name):
     module, graph = load(name), graphs()[name]
     meta = module.META
-    assert set(meta) == {
+    # `stride_on` only where the bottleneck strides on its 3x3 (torchvision's "v1.5")
+    assert set(meta) - {"stride_on"} == {
         "spec", "network", "factory", "input", "classes", "params", "flops", "spec_sha256",
         "compiler",
     }  # fmt: skip
+    v1_5 = (
+        graph.block.kind in ("bottleneck", "preact_bottleneck") and graph.block.stride_on == "3x3"
+    )
+    assert meta.get("stride_on") == ("3x3" if v1_5 else None)
     net = build(name)
     assert count(net) == meta["params"]
     for node in graph.nodes:  # every IR module exists, with the IR's sizes
@@ -195,10 +213,11 @@ def test_module_builds_counts_and_matches_the_ir(name):
         if op.kind == "conv":
             conv = net.get_submodule(node.path)
             assert (conv.in_channels, conv.out_channels) == (op.in_channels, op.out_channels)
-            assert (conv.kernel_size, conv.stride, conv.padding) == (
+            assert (conv.kernel_size, conv.stride, conv.padding, conv.groups) == (
                 op.kernel,
                 op.stride,
                 op.padding,
+                op.groups,
             )
         elif op.kind == "bn":
             assert net.get_submodule(node.path).num_features == op.channels
@@ -206,7 +225,7 @@ def test_module_builds_counts_and_matches_the_ir(name):
             assert net.get_submodule("fc").in_features == op.in_features
     if name in BIG:  # the forward pass at a small input: the slow set does the full one
         side = 64 if meta["input"][1] > 64 else meta["input"][1]
-        if name == "resnet1202":
+        if name in ("resnet1202", "preact_resnet1001"):
             return
         out = net.eval()(torch.randn(2, meta["input"][0], side, side))
     else:
@@ -218,8 +237,12 @@ def test_module_builds_counts_and_matches_the_ir(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BIG))
 def test_big_networks_flops_at_the_spec_input(name):
-    net, meta = build(name), load(name).META
-    _, flops = forward_counting(net, torch.randn(1, *meta["input"]))
+    """On the meta device: flop_counter reads shapes only, so no weights are allocated."""
+    module = load(name)
+    meta = module.META
+    with torch.device("meta"):
+        net = getattr(module, meta["factory"])(num_classes=meta["classes"])
+        _, flops = forward_counting(net, torch.zeros(1, *meta["input"]))
     assert flops == 2 * meta["flops"]
 
 

@@ -66,7 +66,9 @@ def test_ir_json_has_every_node_with_its_op_parameters() -> None:
         "A",
         [3, 32, 32],
     )
-    assert net["block"] == {"kind": "basic", "expansion": 1, "stride_on": "1x1", "zero_init": False}
+    block = {"kind": "basic", "expansion": 1, "stride_on": "1x1", "zero_init": False}
+    assert block.items() <= net["block"].items()
+    assert (net["block"]["groups"], net["block"]["width_per_group"]) == (1, 64)
     assert [s["blocks"] for s in net["stages"]] == [3, 3, 3]
     assert [b["shortcut"] for b in net["blocks"]].count("pad") == 2
     nodes = net["nodes"]

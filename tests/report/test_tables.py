@@ -147,3 +147,20 @@ def test_stats_never_imports_torch(command: list[str]) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_table1_writes_the_family_as_their_papers_do() -> None:
+    resnext = run("stats", "--table", spec("resnext"))
+    assert "[1x1, 128; 3x3, 128, C=32; 1x1, 256] x 3" in resnext.output  # ResNeXt's Table 1
+    assert "4.2x10^9" in resnext.output  # resnext50_32x4d, torchvision's 4.23 GFLOPS
+    others = run("stats", "--table", spec("resnet_d"), spec("preact_resnet"))
+    assert others.exit_code == 0, others.output
+    assert "3x3, 32, stride 2" in others.output  # the deep stem's first conv
+    assert "[1x1, 16; 3x3, 16; 1x1, 64] x 18" in others.output  # ResNet-164's units
+
+
+def test_diff_of_the_tricks() -> None:
+    result = run("diff", spec("resnet50_v1_5"), spec("resnet_d"), "-b", "resnet50d")
+    assert result.exit_code == 0, result.output
+    assert "+19,232" in result.output  # the deep stem's parameters over the 7x7's
+    assert "+239,640,576 (+5.9%)" in result.output
