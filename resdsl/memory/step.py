@@ -229,9 +229,9 @@ class _Replay:
         first = node.inputs[0]
         source, size = self.out[first], self.itemsize[first]
         reading = [self.out[i] for i in node.inputs]  # what the call holds while it runs
-        if phase != "forward":  # a recomputation reads what earlier nodes' uses no longer hold
-            for key in reading:
-                heap.hold(key) if self._outside(key, name) else None
+        for key in reading:  # a recomputation reads the stage's input, whose uses are over
+            if phase != "forward" and self._outside(key, name):
+                heap.hold(key)
         if op.lowers and self.low:  # bf16 copies of the weights, cached until autocast exits
             weights = op.kept_params()
             cache.append(heap.new(BF16 * weights, 0, holders=2))
