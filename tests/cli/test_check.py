@@ -86,7 +86,7 @@ def test_the_wheel_carries_the_grammar_and_works_outside_the_checkout(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("resdsl-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "resdsl/grammars/res.lark" in names
-    assert any(n.startswith("resdsl/templates/") and n.endswith(".jinja") for n in names)
+    assert any(n.startswith("resdsl/codegen/templates/") and n.endswith(".jinja") for n in names)
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
     spec = tmp_path / "alone.res"
     spec.write_text((ROOT / "specs" / "resnet50.res").read_text())
