@@ -65,7 +65,9 @@ def batches(net) -> tuple[int, ...]:
     return DEEP_CIFAR_BATCHES if len(net.nodes) > 1000 else CIFAR_BATCHES
 
 
-def build(module: Path, device: str = "cpu", optimizer: str = "sgd-momentum"):
+def build(
+    module: Path, device: str = "cpu", optimizer: str = "sgd-momentum", channels_last: bool = False
+):
     """The generated model, its optimiser as the runner makes it, in steady state."""
     import torch
 
@@ -73,6 +75,8 @@ def build(module: Path, device: str = "cpu", optimizer: str = "sgd-momentum"):
 
     generated = load_generated(module)
     model = generated.build(int(generated.meta["classes"])).to(device).train()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     params = list(model.parameters())
     if optimizer == "adam":
         opt = torch.optim.Adam(params, lr=1e-3, foreach=True)
@@ -304,8 +308,9 @@ def gpu() -> dict[str, Any]:
                   "checkpoint": False}  # fmt: skip
         row["predicted"] = predict(net, config)
         try:
-            generated, model, opt = build(ROOT / "generated/resnet50.py", "cuda")
-            model = model.to(memory_format=torch.channels_last)
+            generated, model, opt = build(
+                ROOT / "generated/resnet50.py", "cuda", channels_last=True
+            )
             x = torch.randn(batch, *generated.input_shape, device="cuda")
             x = x.contiguous(memory_format=torch.channels_last)
             y = torch.randint(0, 1000, (batch,), device="cuda")
