@@ -39,3 +39,43 @@ def convention(count_bn, count_relu, count_pool, count_add, count_all, flops_2x)
         add=count_add or count_all,
         flops_as_2x_macs=flops_2x,
     )
+
+
+def memory_options(command):
+    """The options of ``resdsl stats --memory``; checked by :func:`resdsl.memory.request`, so
+    every mistake is one line and exit status 1."""
+    options = [
+        click.option(
+            "--memory",
+            is_flag=True,
+            help="Predict the memory of one training step (needs --batch or --fits).",
+        ),
+        click.option("--batch", type=int, help="Images per step, for --memory."),
+        click.option(
+            "--precision",
+            default="fp32",
+            show_default=True,
+            help="fp32, or bf16-autocast (torch.autocast with bfloat16, as the runner on CUDA).",
+        ),
+        click.option(
+            "--optimizer",
+            default="sgd-momentum",
+            show_default=True,
+            help="sgd, sgd-momentum (the runner's) or adam: how much state it keeps.",
+        ),
+        click.option(
+            "--fits",
+            metavar="DEVICE",
+            help="The largest batch that fits a device (h100, a100-40gb, rtx4090, ...) or a "
+            "size (80GiB, 40GB); implies --memory.",
+        ),
+        click.option(
+            "--checkpoint",
+            default="none",
+            show_default=True,
+            help="stages: also show activation checkpointing of every stage; implies --memory.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -26,6 +26,10 @@ class Op:
     keeps_input: ClassVar[bool] = False  # autograd saves its input for backward
     keeps_output: ClassVar[bool] = False  # ... or its output
     flattens: ClassVar[bool] = False  # reads a (C, 1, 1) map as a (C,) vector
+    # Training memory (resdsl.memory), measured on torch's saved tensors and allocations:
+    in_place: ClassVar[bool] = False  # writes its output over its first input (ReLU, out += x)
+    lowers: ClassVar[bool] = False  # bf16 autocast casts its input and weights to bf16 (conv, fc)
+    extra_saved_itemsize: ClassVar[int] = 8  # bytes per extra_saved element (int64 indices)
 
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         """The output shape, or None where the op cannot apply (a window larger than its input)."""
@@ -43,6 +47,26 @@ class Op:
     def extra_saved(self, out: Shape) -> int:
         """Elements autograd keeps beyond its input or output (max pool's argmax indices)."""
         return 0
+
+    def stats_saved(self) -> int:
+        """fp32 elements it keeps for backward whatever the batch (batch norm's per-channel
+        mean and inverse standard deviation)."""
+        return 0
+
+    def buffer_bytes(self) -> int:
+        """Bytes of its buffers, state that is not a parameter (batch norm's running statistics)."""
+        return 0
+
+    def kept_params(self) -> int:
+        """Parameters its backward reads (for an op that ``lowers``, the bf16 copies autocast
+        made of them stay alive until then)."""
+        return self.params()
+
+    def grad_steps(self, inputs: Sequence[Shape], out: Shape) -> tuple[Shape, ...]:
+        """Shapes of the tensors its backward allocates on the way to its input's gradient, in
+        order, each freed once the next exists; the last is that gradient. ``()``: the output's
+        gradient is passed on to every input unchanged (the addition)."""
+        return (inputs[0],)
 
     def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
         """What is wrong with the inputs this op is given, in the user's words; None if fine.

@@ -49,6 +49,7 @@ class Conv(Window):
     counted: ClassVar[Counted] = "always"
     weighted: ClassVar[bool] = True
     keeps_input: ClassVar[bool] = True  # for the weight gradient
+    lowers: ClassVar[bool] = True
 
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         size = self.window(inputs[0])
@@ -101,6 +102,12 @@ class BatchNorm(Op):
     def params(self) -> int:
         return 2 * self.channels
 
+    def stats_saved(self) -> int:
+        return 2 * self.channels  # the batch's mean and inverse std, fp32 even under autocast
+
+    def buffer_bytes(self) -> int:
+        return 4 * 2 * self.channels + 8  # running mean and var; num_batches_tracked (int64)
+
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         # ptflops/thop: x * a + b once folded, one multiply-add an element (fvcore says 2).
         return math.prod(out)
@@ -117,6 +124,7 @@ class ReLU(Op):
     counted: ClassVar[Counted] = "relu"
     drawn: ClassVar[Drawn] = "folded"
     keeps_output: ClassVar[bool] = True
+    in_place: ClassVar[bool] = True
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         return math.prod(out)  # one comparison an element
@@ -133,6 +141,7 @@ class Dropout(Op):
     p: float
     kind: ClassVar[str] = "dropout"
     drawn: ClassVar[Drawn] = "folded"
+    extra_saved_itemsize: ClassVar[int] = 1  # its mask is bool
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         # One multiply an element while training; torch's counters and fvcore count none,
@@ -160,12 +169,16 @@ class Linear(Op):
     weighted: ClassVar[bool] = True
     keeps_input: ClassVar[bool] = True
     flattens: ClassVar[bool] = True
+    lowers: ClassVar[bool] = True
 
     def shape(self, inputs: Sequence[Shape]) -> Shape:
         return (self.out_features,)
 
     def params(self) -> int:
         return self.in_features * self.out_features + self.out_features
+
+    def kept_params(self) -> int:
+        return self.in_features * self.out_features  # the bias gradient never reads the bias
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         return self.in_features * self.out_features  # fvcore addmm; the bias add not counted

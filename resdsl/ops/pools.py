@@ -107,7 +107,8 @@ class GlobalAvgPool(Op):
 
     kind: ClassVar[str] = "avgpool"
     counted: ClassVar[Counted] = "pool"
-    keeps_input: ClassVar[bool] = True
+    # torch computes a 1x1 adaptive average as mean(), whose backward needs only the shape
+    keeps_input: ClassVar[bool] = False
 
     def shape(self, inputs: Sequence[Shape]) -> Shape:
         return (inputs[0][0], 1, 1)

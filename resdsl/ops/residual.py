@@ -30,6 +30,18 @@ class ZeroPad(Op):
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         return 0  # subsampling and zero-filling: no arithmetic
 
+    def grad_steps(self, inputs: Sequence[Shape], out: Shape) -> tuple[Shape, ...]:
+        # torch: the padding's backward narrows to the input's channels, then each strided
+        # slice's backward (W, then H: the reverse of x[:, :, ::s, ::s]) scatters into zeros.
+        c, h, w = inputs[0]
+        _, h_out, w_out = out
+        steps = [(c, h_out, w_out)]
+        if self.stride[1] > 1:
+            steps.append((c, h_out, w))
+        if self.stride[0] > 1:
+            steps.append((c, h, w))
+        return tuple(steps)
+
     def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
         if self.out_channels >= self.in_channels:
             return None
@@ -53,6 +65,10 @@ class Add(Op):
     kind: ClassVar[str] = "add"
     counted: ClassVar[Counted] = "add"
     drawn: ClassVar[Drawn] = "circle"
+    in_place: ClassVar[bool] = True  # out += identity
+
+    def grad_steps(self, inputs: Sequence[Shape], out: Shape) -> tuple[Shape, ...]:
+        return ()  # both inputs receive the output's gradient itself
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         return math.prod(out)  # one addition an element
