@@ -152,6 +152,12 @@ class FolderSource:
         self.rank, self.world, self.channels_last = rank, world, channels_last
         mean = IMAGENET_MEAN if input_shape[0] == 3 else (sum(IMAGENET_MEAN) / 3,)
         self.mean = torch.tensor(mean, device=device).view(-1, 1, 1)
+        self.eval_images = len(self.test_samples)
+        self.description = (
+            f"imagefolder {directory}: {self.num_train:,} train / {len(self.test_samples):,} val "
+            f"images, {self.classes} classes → scale-augmented {'x'.join(map(str, input_shape))} "
+            "crops (model compute only in the estimate: decoding may be slower)"
+        )
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
         workers = self.config.workers

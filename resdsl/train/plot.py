@@ -7,6 +7,7 @@ which is what the degradation experiment (plain vs residual, 20 to 110 layers) n
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ from resdsl.train.checkpoint import atomic_write
 
 def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, title: str = "") -> Path:
     """Write a PNG of every run's train (dashed) and test (bold) error; returns ``path``."""
+    png = runs_png(runs, title)
+    atomic_write(path, lambda f: f.write(png))
+    return path
+
+
+def runs_png(runs: Mapping[str, Sequence[Mapping[str, Any]]], title: str = "") -> bytes:
+    """The PNG bytes :func:`plot_runs` writes (rendered first, so a failed write leaves no half)."""
     longest = max((r["step"] for records in runs.values() for r in records), default=1)
     scale = 1e4 if longest >= 2e4 else 1.0
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
@@ -38,9 +46,10 @@ def plot_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, title
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
-    return path
+    return buffer.getvalue()
 
 
 def plot_run(records: Sequence[Mapping[str, Any]], path: Path, label: str) -> Path:
