@@ -145,7 +145,6 @@ class ExperimentProgress:
         self.console = console or stderr_console()
         self.started = time.perf_counter()
         self.done_flops = 0.0
-        self.current: tuple[int, float] | None = None
 
     def start(self, index: int) -> RunContext:
         """Announce run ``index`` and return the context its progress lines are labelled with."""
@@ -159,8 +158,17 @@ class ExperimentProgress:
         else:
             eta = ""
         self.console.print(f"[bold]{label}[/]{eta}", highlight=False)
-        self.current = (index, time.perf_counter())
         return RunContext(label, later)
 
     def finish(self, index: int) -> None:
         self.done_flops += self.flops[index]
+
+    def stopped(self, index: int, out: Path) -> None:
+        """Say what a Ctrl-C during run ``index`` leaves: the first run takes back everything;
+        later ones leave the finished runs (the experiment itself does not resume)."""
+        label = f"run {index + 1}/{len(self.labels)} {self.labels[index]}"
+        if index == 0:
+            kept = "nothing was left behind"
+        else:
+            kept = f"the {index} finished run(s) stay in {out / 'runs'}"
+        self.console.print(f"experiment stopped during {label}; {kept}", highlight=False)
