@@ -5,6 +5,8 @@ torch is imported only when a run starts, so ``resdsl --help`` never pays for it
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from resdsl.experiment import DegradationPlan, run_degradation
@@ -101,6 +103,8 @@ def degradation(
         result = run_degradation(plan)
     except TrainError as error:
         raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:  # Ctrl-C: the runner has said what is kept; no "Aborted!"
+        sys.exit(130)
     click.echo(result.table_md.read_text(), nl=False)
     for path in (result.figure, result.table_md, result.table_json, result.fig7, result.fig7_json):
         click.echo(f"wrote {path}")
