@@ -220,10 +220,11 @@ class Plan:
                 f"  probe   {rate:,.1f} images/s at batch {self.probe.batch}{flops} (eager, "
                 f"{self.probe.seconds:.1f}s): about {duration(self.step_s)} per iteration"
             )
+            left, evals = self.total - self.done, self.evaluations
             lines.append(
-                f"  time    about {duration(self.estimate_s)} ({self.total - self.done} iterations "
-                f"≈ {duration((self.total - self.done) * self.step_s)}, {self.evaluations} "
-                f"evaluations ≈ {duration(self.evaluations * (self.eval_s or 0))})"
+                f"  time    about {duration(self.estimate_s)} ({left} iterations "
+                f"≈ {duration(left * self.step_s)}, {evals} evaluation{'s' if evals != 1 else ''} "
+                f"≈ {duration(evals * (self.eval_s or 0))})"
                 + ("; compiling adds its own warm-up" if self.compiled else "")
             )
         return lines
