@@ -101,6 +101,13 @@ class Staged:
             _sync_dir(directory)
 
 
+def write_failed(out: Path, error: OSError) -> TrainError:
+    """The one line for a failed write (a full disk, a vanished folder): staged writes leave
+    what was there before, so it can say so."""
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    return TrainError(f"cannot write to {out} ({reason}); what it held before is unchanged")
+
+
 def checkpoint_writer(state: dict[str, Any]) -> Any:
     """A ``write(file)`` for :func:`atomic_write` or :meth:`Staged.add` that saves ``state``."""
     return lambda f: torch.save({"format": FORMAT, **state}, f)

@@ -8,7 +8,6 @@ write leaves the previous metrics.jsonl, errors.png and checkpoints as they were
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,8 @@ from torch import nn
 
 from resdsl.train import distributed
 from resdsl.train.batches import Source
-from resdsl.train.checkpoint import Staged, checkpoint_writer
+from resdsl.train.checkpoint import Staged, checkpoint_writer, write_failed
 from resdsl.train.config import learning_rate
-from resdsl.train.errors import TrainError
 from resdsl.train.plot import runs_png
 from resdsl.train.progress import Interrupted, Progress, StopOnSignal, choose_mode
 from resdsl.train.report import RunContext, print_summary, read_metrics, stderr_console
@@ -268,7 +266,4 @@ class _writing:
 
     def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
         if isinstance(error, OSError):
-            reason = os.strerror(error.errno) if error.errno else str(error)
-            raise TrainError(
-                f"cannot write to {self.out} ({reason}); what it held before is unchanged"
-            ) from error
+            raise write_failed(self.out, error) from error

@@ -36,6 +36,7 @@ from resdsl.train.checkpoint import (
     load_model_state,
     load_optimizer_state,
     restore_rng,
+    write_failed,
 )
 from resdsl.train.config import TrainConfig
 from resdsl.train.errors import TrainError
@@ -271,7 +272,7 @@ def _setup(
             if state is not None:
                 atomic_write(log.path, log.writer(log.kept_until(loop.step)))
         except OSError as e:
-            raise TrainError(f"cannot write to {out}: {e.strerror or e}") from None
+            raise write_failed(out, e) from None
     train_model: nn.Module = model
     if ranks.active:
         train_model = nn.parallel.DistributedDataParallel(
