@@ -22,9 +22,10 @@ from resdsl.train.command import train as train_command
 from resdsl.train.data import load_cifar
 from resdsl.train.errors import TrainError
 from resdsl.train.runner import train
+from tests.train.conftest import DEVICE_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["--threads", "1", "--no-progress"]
+FAST = ["--threads", "1", "--no-progress", *DEVICE_FLAGS]
 
 
 def _cli(*args: str):

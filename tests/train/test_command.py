@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from resdsl.train.command import train
+from tests.train.conftest import DEVICE_FLAGS
 
-FAST = ["--threads", "1", "--no-progress"]
+FAST = ["--threads", "1", "--no-progress", *DEVICE_FLAGS]
 
 
 def _run(*args: str):

@@ -21,6 +21,7 @@ from resdsl.train.command import train as train_command
 from resdsl.train.errors import TrainError
 from resdsl.train.progress import Interrupted
 from resdsl.train.runner import train
+from tests.train.conftest import DEVICE_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMING = ("images_per_s", "seconds")
@@ -117,7 +118,8 @@ def test_ctrl_c_before_training_starts_writes_nothing(
     monkeypatch.setattr(plan, "probe", interrupted_probe)
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        train_command, [str(ROOT / "tests/fixtures/tiny_resnet.py"), "--out", str(out)]
+        train_command,
+        [str(ROOT / "tests/fixtures/tiny_resnet.py"), "--out", str(out), *DEVICE_FLAGS],
     )
     assert result.exit_code == 130, result.output
     assert "stopped before anything was saved; nothing was left behind" in result.output
@@ -131,6 +133,7 @@ def test_sigint_to_the_command_saves_says_how_to_continue_and_exits_130(
     """The real thing: a process running `resdsl train`, piped (no terminal), gets SIGINT."""
     out = tmp_path / "run"
     args = ["--out", str(out), "--steps", "2000", "--eval-every", "1000", "--threads", "1"]
+    args += DEVICE_FLAGS
     proc = subprocess.Popen(
         [sys.executable, "-m", "resdsl.train.command", str(fixture_module), *args],
         cwd=ROOT,
@@ -184,7 +187,8 @@ def test_resume_refuses_to_shrink_a_run(tmp_path: Path, small_config, fixture_mo
     with pytest.raises(TrainError, match=r"already done 6 iterations; .* --steps 6 or more"):
         train(small_config(resume=str(out)), steps=4)
     result = CliRunner().invoke(
-        train_command, ["--resume", str(out), "--steps", "3", "--threads", "1", "--no-progress"]
+        train_command,
+        ["--resume", str(out), "--steps", "3", "--threads", "1", "--no-progress", *DEVICE_FLAGS],
     )
     assert result.exit_code == 1 and result.output.startswith("Error: ")
     assert result.output.count("\n") == 1 and "cannot be shortened to 3" in result.output
@@ -193,7 +197,7 @@ def test_resume_refuses_to_shrink_a_run(tmp_path: Path, small_config, fixture_mo
 
 def test_resume_extends_by_epochs_from_the_command_line(tmp_path: Path, fixture_module) -> None:
     out = tmp_path / "run"
-    fast = ["--threads", "1", "--no-progress"]
+    fast = ["--threads", "1", "--no-progress", *DEVICE_FLAGS]
     first = CliRunner().invoke(
         train_command,
         [str(fixture_module), "--out", str(out), "--steps", "4", "--eval-every", "2", *fast],

@@ -17,6 +17,7 @@ from resdsl.train import jpeg
 from resdsl.train.command import train as train_command
 from resdsl.train.folder import FolderSource, Images, crop_for
 from resdsl.train.runner import train
+from tests.train.conftest import DEVICE_FLAGS
 
 CPU = torch.device("cpu")
 CUDA = torch.device("cuda", 0)  # a device object only: nothing here runs on it
@@ -159,15 +160,21 @@ def test_pil_workers_return_errors_instead_of_raising(tmp_path: Path, small_conf
     assert error.startswith(f"{samples[0][0]}: cannot read image (UnidentifiedImageError")
 
 
-def test_the_pil_fallback_trains_with_real_workers(tmp_path: Path, small_config) -> None:
+def test_imagefolder_trains_with_the_decoder_its_device_gets(
+    tmp_path: Path, small_config, capsys
+) -> None:
+    """Here: the PIL fallback, for real, with loader workers. Under RESDSL_TEST_DEVICE=cuda with
+    torchvision installed (benchmarks/gpu.sh): nvJPEG on the GPU, for real."""
     root = write_jpegs(tmp_path / "images")
-    summary = train(
-        small_config(
-            data=f"imagefolder:{root}", out=str(tmp_path / "run"), batch_size=8, workers=2,
-            steps=4, eval_every=2, crop_pad=0,
-        )
+    config = small_config(
+        data=f"imagefolder:{root}", out=str(tmp_path / "run"), batch_size=8, workers=2,
+        steps=4, eval_every=2, crop_pad=0,
     )  # fmt: skip
+    summary = train(config)
     assert summary.steps == 4 and 0 <= summary.final_test_error <= 1
+    chosen = jpeg.choose_decoder(torch.device(config.device))
+    expected = "decoded on the GPU (nvJPEG)" if chosen == "nvjpeg" else "decoded by 2 PIL workers"
+    assert expected in capsys.readouterr().err
 
 
 def test_a_corrupt_image_is_one_line_and_leaves_nothing(tmp_path: Path, fixture_module) -> None:
@@ -178,9 +185,10 @@ def test_a_corrupt_image_is_one_line_and_leaves_nothing(tmp_path: Path, fixture_
     result = CliRunner().invoke(
         train_command,
         [str(fixture_module), "--data", f"imagefolder:{root}", "--out", str(out), "--batch-size",
-         "16", "--workers", "2", "--steps", "4", "--threads", "1", "--no-progress"],
+         "16", "--workers", "2", "--steps", "4", "--threads", "1", "--no-progress", *DEVICE_FLAGS],
     )  # fmt: skip
     assert result.exit_code == 1, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert errors == [errors[0]] and f"Error: {bad}: cannot read image" in errors[0]
+    # "cannot read image" from a PIL worker, "cannot decode JPEG" from nvJPEG on a GPU
+    assert errors == [errors[0]] and errors[0].startswith(f"Error: {bad}: cannot ")
     assert "Traceback" not in result.output and not out.exists()

@@ -21,6 +21,7 @@ from resdsl.train.command import train as train_command
 from resdsl.train.module import load_generated
 from resdsl.train.plan import Plan, Probe, probe
 from resdsl.train.progress import Progress, choose_mode, duration
+from tests.train.conftest import DEVICE_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -202,7 +203,9 @@ def test_a_network_that_fails_on_its_input_is_a_clear_error(tmp_path: Path) -> N
         .replace('"input": [3, 16, 16]', '"input": [1, 16, 16]')
     )
     out = tmp_path / "run"
-    result = CliRunner().invoke(train_command, [str(broken), "--out", str(out), "--no-progress"])
+    result = CliRunner().invoke(
+        train_command, [str(broken), "--out", str(out), "--no-progress", *DEVICE_FLAGS]
+    )
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Error: resnet8 fails on a 2x1x16x16 batch (RuntimeError" in result.output
     assert not out.exists()
@@ -212,7 +215,7 @@ def test_a_piped_run_prints_the_plan_then_progress_lines_then_evaluations(
     tmp_path: Path, fixture_module: Path
 ) -> None:
     args = [str(fixture_module), "--out", str(tmp_path / "run"), "--steps", "12", "--eval-every"]
-    args += ["6", "--threads", "1", "--progress-every", "0.01"]
+    args += ["6", "--threads", "1", "--progress-every", "0.01", *DEVICE_FLAGS]
     result = CliRunner().invoke(train_command, args)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -238,9 +241,10 @@ def test_resnet152_on_the_cpu_prints_its_plan_and_an_estimate_within_seconds(
     """The issue's case: a new user trains resnet152 on a CPU. The plan and the warning must come
     before iteration 1; a double Ctrl-C then stops it at once and leaves no folder behind."""
     out = tmp_path / "run"
+    command = [sys.executable, "-m", "resdsl.train.command", "generated/resnet152.py"]
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "resdsl.train.command", "generated/resnet152.py", "--out", str(out)],
+        [*command, "--out", str(out), "--device", "cpu"],  # the CPU's case, wherever tests run
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stderr=subprocess.PIPE,
