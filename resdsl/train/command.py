@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Any
 
@@ -152,7 +153,8 @@ def train(module: str | None, recipe_name: str, compile_: bool | None, **options
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt as e:  # Ctrl-C: say what was kept and how to go on, not "Aborted!"
         _ignore_sigint()  # from here on the process only reports and exits
-        click.echo(_interrupted(e), err=True)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, once
+            click.echo(_interrupted(e), err=True)
         sys.exit(EXIT_INTERRUPTED)
 
 
