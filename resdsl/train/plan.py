@@ -1,14 +1,16 @@
 """The plan a run prints before its first iteration, with an honest estimate of how long it takes.
 
-The estimate comes from a probe: a couple of real forward+backward passes of the network on this
-device, timed, at a batch sized to take about a second (the full batch when that is quick, one image
-when one image already takes a second, as ResNet-152 does on a laptop CPU). The probe runs on a copy
+The estimate comes from a probe: a few real forward+backward passes of the network on this device,
+timed after an uncounted first one. While passes are quick the batch grows to the run's own, which
+is then measured directly; when even two images take a while (ResNet-152 on a 2-core CPU), passes
+at two batch sizes give a fixed cost per pass and a cost per image, extrapolated to the run's batch
+(:func:`extrapolate`). Either way it takes a few seconds. The probe runs on a copy
 of the model with its own random inputs, so the model's weights, batch-norm statistics and torch's
 RNG are exactly as they were: a probed run and a resumed one stay bit-identical. It also proves the
 network runs on this input before anything is written.
 
-Larger batches usually run a little faster per image than the probe's, so on a slow machine the
-estimate errs long; the ETA of the progress line replaces it with measured iterations.
+On a machine shared with other jobs the probe measures the sharing too; the ETA of the progress
+lines replaces the estimate with measured iterations from the first one on.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ RESNET20_MULTIPLY_ADDS = 40_551_040
 
 @dataclass(frozen=True)
 class Probe:
-    images_per_s: float  # training (forward + backward) images per second on this device
-    batch: int  # the batch the timed passes used
+    images_per_s: float  # training (forward + backward) images per second at the run's batch
+    batch: int  # the largest batch a timed pass used
     seconds: float  # how long probing took
+    how: str = ""  # "at batch 64", or "from batches 2 and 4, extrapolated to 64"
 
 
 def probe(
@@ -63,14 +66,33 @@ def probe(
     clone = copy.deepcopy(model).train()
     started = time.perf_counter()
     try:
-        rate, size = _passes(
-            clone, input_shape, classes, batch, device, amp, channels_last, network
-        )
+        points = _passes(clone, input_shape, classes, batch, device, amp, channels_last, network)
     finally:
         del clone  # before emptying the cache, so its memory really goes back
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    return Probe(rate, size, time.perf_counter() - started)
+    seconds, how = extrapolate(points, batch)
+    return Probe(batch / seconds, max(points), time.perf_counter() - started, how)
+
+
+def extrapolate(points: dict[int, float], batch: int) -> tuple[float, str]:
+    """Seconds per pass at ``batch`` from the fastest pass at each size measured, and how.
+
+    Measured at ``batch``: that. Otherwise a line through the two largest sizes, t = c + n k: a
+    pass costs a fixed part c (per-layer overhead, which dominates small batches on a busy CPU)
+    plus k per image; per-image extrapolation from two images alone erred 50x on a loaded machine.
+    """
+    if batch in points:
+        return points[batch], f"at batch {batch}"
+    (b, tb) = max(points.items())
+    smaller = [(n, t) for n, t in points.items() if n < b]
+    if not smaller:  # one point: proportional, the best there is
+        return tb * batch / b, f"at batch {b}, scaled to {batch}"
+    a, ta = max(smaller)
+    per_image = (tb - ta) / (b - a)
+    if per_image <= 0:  # noise, or all overhead: the larger pass is the better guess
+        return tb, f"at batch {b} (no slower than batch {a})"
+    return tb + (batch - b) * per_image, f"from batches {a} and {b}, extrapolated to {batch}"
 
 
 def _passes(
@@ -82,8 +104,8 @@ def _passes(
     amp: bool,
     channels_last: bool,
     network: str,
-) -> tuple[float, int]:
-    """(images/s, batch) of the timed passes; see :func:`probe`."""
+) -> dict[int, float]:
+    """The fastest timed pass at each batch size tried, in seconds; see :func:`probe`."""
     gen = torch.Generator().manual_seed(0)  # its own generator: torch's global RNG is untouched
     started = time.perf_counter()
 
@@ -114,24 +136,31 @@ def _passes(
         _sync(device)
         return time.perf_counter() - t
 
-    # The first pass pays one-time costs (allocator, kernel selection) and is not counted. Then the
-    # batch grows until a pass takes about PROBE_STEP_S (or is the real batch), and the best of
-    # two passes at the final size counts: on a shared machine noise only ever makes passes slower.
-    # Two images, not one: batch norm over a single image can fail where the real batch would not.
-    size, at_size = min(2, batch), []
-    first = timed(size)
-    if first > PROBE_BUDGET_S:  # the smallest pass already took the budget: count it, pessimistic
-        at_size = [size / first]
-    while first <= PROBE_BUDGET_S:
+    # The first pass pays one-time costs (allocator, kernel selection) and is never counted: on a
+    # busy 2-core machine it took ten times the next one. While passes are cheap the batch grows
+    # towards the run's (measured there directly, best of two: noise only ever slows a pass);
+    # once a pass takes PROBE_STEP_S / 2 or more, one pass at twice the size gives a second point
+    # for ``extrapolate``. Two images at least: batch norm over one image can fail where the real
+    # batch would not.
+    size = min(2, batch)
+    timed(size)
+    points: dict[int, float] = {}
+    at_batch = 0
+    while True:
         seconds = timed(size)
-        at_size.append(size / seconds)
+        points[size] = min(seconds, points.get(size, seconds))
         spent = time.perf_counter() - started
-        if size < batch and seconds < PROBE_STEP_S / 2 and spent < PROBE_BUDGET_S:
+        if size == batch:
+            at_batch += 1
+            if at_batch >= 2 or spent + seconds > PROBE_BUDGET_S:
+                break
+        elif seconds < PROBE_STEP_S / 2 and spent < PROBE_BUDGET_S:
             size = min(batch, max(2 * size, int(size * PROBE_STEP_S / max(seconds, 1e-6))))
-            at_size = []
-        elif len(at_size) >= 2 or spent + seconds > PROBE_BUDGET_S:
+        elif len(points) < 2:
+            size = min(batch, 2 * size)
+        else:
             break
-    return max(at_size), size
+    return points
 
 
 def _sync(device: torch.device) -> None:
@@ -217,8 +246,8 @@ class Plan:
                 else ""
             )
             lines.append(
-                f"  probe   {rate:,.1f} images/s at batch {self.probe.batch}{flops} (eager, "
-                f"{self.probe.seconds:.1f}s): about {duration(self.step_s)} per iteration"
+                f"  probe   {rate:,.1f} images/s{flops}, {self.probe.how} (eager, "
+                f"{self.probe.seconds:.1f} s): about {duration(self.step_s)} per iteration"
             )
             left, evals = self.total - self.done, self.evaluations
             lines.append(

@@ -19,7 +19,7 @@ from rich.console import Console
 from resdsl.train import progress as progress_module
 from resdsl.train.command import train as train_command
 from resdsl.train.module import load_generated
-from resdsl.train.plan import Plan, Probe, probe
+from resdsl.train.plan import Plan, Probe, extrapolate, probe
 from resdsl.train.progress import Progress, choose_mode, duration
 from tests.train.conftest import DEVICE_FLAGS
 
@@ -147,7 +147,7 @@ def _plan(**overrides) -> Plan:
         amp=False,
         channels_last=False,
         out=Path("runs/resnet152-x"),
-        probe=Probe(images_per_s=1.0, batch=1, seconds=2.0),
+        probe=Probe(1.0, 4, 2.0, "from batches 2 and 4, extrapolated to 64"),
     )
     values.update(overrides)
     return Plan(**values)  # type: ignore[arg-type]
@@ -162,7 +162,8 @@ def test_the_plan_says_what_where_and_how_long() -> None:
     assert "digits 1x8x8 → scaled to 3x224x224" in text
     assert "400 iterations of batch 64 (17.4 epochs), evaluation every 100" in text
     assert "cpu, 2 threads, fp32, eager (no compile)" in text
-    assert "1.0 images/s at batch 1, 67.7 GFLOP/s" in text and "about 1 min 4 s per it" in text
+    assert "probe   1.0 images/s, 67.7 GFLOP/s, from batches 2 and 4, extrapolated to 64" in text
+    assert "about 1 min 4 s per iteration" in text
     assert "time    about 7 h 13 min" in text
 
 
@@ -177,6 +178,15 @@ def test_an_imagenet_sized_network_on_the_cpu_gets_a_warning_and_alternatives() 
     assert small.warning("m.py") == []  # CIFAR-sized and quick: nothing to warn about
     long = _plan(input_shape=(3, 32, 32), total=64000, probe=Probe(400.0, 64, 1.0))
     assert "has 64000 iterations to run" in long.warning("m.py")[0]
+
+
+def test_the_probe_extrapolates_with_a_fixed_cost_per_pass() -> None:
+    # ResNet-152 on an idle 2-core CPU: 2 images in 1.5 s, 4 in 2.8 s -> 0.65 s an image + 0.2 s
+    seconds, how = extrapolate({2: 1.5, 4: 2.8}, 64)
+    assert seconds == pytest.approx(41.8) and how == "from batches 2 and 4, extrapolated to 64"
+    assert extrapolate({2: 0.01, 32: 0.15, 64: 0.3}, 64) == (0.3, "at batch 64")
+    assert extrapolate({2: 3.5, 8: 3.0}, 64) == (3.0, "at batch 8 (no slower than batch 2)")
+    assert extrapolate({2: 1.5}, 64) == (48.0, "at batch 2, scaled to 64")
 
 
 def test_the_probe_leaves_the_model_and_rng_untouched(fixture_module: Path) -> None:
