@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -220,6 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
         "device": device_name(device),
         "peak_bf16_flops": args.peak or peak_flops(device_name(device)),
         "torch": torch.__version__,
+        # other jobs on a shared machine slow every figure here; say how busy it was
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "batch_size": args.batch_size,
         "amp": "bf16" if args.amp else None,
         "steps": args.steps,

@@ -276,5 +276,9 @@ def test_resnet152_on_the_cpu_prints_its_plan_and_an_estimate_within_seconds(
     assert "digits 1x8x8 → scaled to 3x224x224" in text and "time    about " in text
     assert "warning: resnet152 is ImageNet-sized (3x224x224)" in text
     assert "generated/resnet20.py: 278x fewer" in text and "--device cuda" in text
-    assert waited < 90  # "within seconds" on an idle 2-core CPU; generous for a busy shared one
+    # "Within seconds" on a quiet machine (about 12 s here: torch, the digits, building the net,
+    # the probe). Other jobs on the cores stretch every one of those: 229 s at a load average of 12
+    # on 2 cores. So the bound scales with how oversubscribed the machine is.
+    busy = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    assert waited < 60 * busy
     assert "nothing was left behind" in rest and not out.exists()
