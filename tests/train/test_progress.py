@@ -19,7 +19,8 @@ from rich.console import Console
 from resdsl.train import progress as progress_module
 from resdsl.train.command import train as train_command
 from resdsl.train.module import load_generated
-from resdsl.train.plan import Plan, Probe, extrapolate, probe
+from resdsl.train.plan import Plan
+from resdsl.train.probe import Probe, extrapolate, probe
 from resdsl.train.progress import Progress, choose_mode, duration
 from tests.train.conftest import DEVICE_FLAGS
 
