@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from resdsl.train.config import RECIPES
@@ -100,7 +102,10 @@ def degradation(
         threads=threads,
         batch_size=batch_size,
     )
-    result = run_degradation(plan)
+    try:
+        result = run_degradation(plan)
+    except KeyboardInterrupt:  # Ctrl-C: the runner has said what is kept; no "Aborted!"
+        sys.exit(130)
     click.echo(result.table_md.read_text(), nl=False)
     for path in (result.figure, result.table_md, result.table_json, result.fig7, result.fig7_json):
         click.echo(f"wrote {path}")

@@ -52,7 +52,7 @@ class DegradationPlan:
     device: str = "auto"
     threads: int = 0
     batch_size: int | None = None  # None: the recipe's
-    progress: bool | None = False
+    progress: bool | None = None  # None: a bar on a terminal, plain lines in a log
 
     def __post_init__(self) -> None:
         if not self.depths or any(d <= 0 for d in self.depths):
@@ -156,7 +156,7 @@ class DegradationResult:
 def run_degradation(plan: DegradationPlan) -> DegradationResult:
     """Train every planned run, then write the figure, the table and Fig. 7; see the module doc."""
     from resdsl.experiments.figures import layer_response_std, plot_degradation, plot_layer_std
-    from resdsl.train.report import read_metrics
+    from resdsl.train.report import ExperimentProgress, read_metrics
     from resdsl.train.runner import train
 
     out = out_dir(plan)
@@ -194,10 +194,20 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
     )
     finals: dict[str, list[dict[str, Any]]] = {}
     curves: dict[str, list[list[dict[str, Any]]]] = {}
+    # runs in epochs have no step count before their data is loaded: no overall ETA for them
+    lengths = [0 if r.config.epochs else r.config.steps for r in runs]
+    tracker = ExperimentProgress(
+        [
+            (r.label, r.config.module, n, r.config.batch_size)
+            for r, n in zip(runs, lengths, strict=True)
+        ]
+    )
     for index, run in enumerate(runs):
         try:
-            summary = train(run.config)
-        except BaseException:
+            summary = train(run.config, context=tracker.start(index))
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                tracker.stopped(index, out)
             # Bad data, a bad option or an early Ctrl-C shows itself in the first run: take back
             # what this call wrote (the folder too, if it made it), so that the same command can
             # be run again. After a finished run the folder holds results, and stays.
@@ -210,6 +220,7 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
                 if made_out:
                     out.rmdir()
             raise
+        tracker.finish(index)
         finals.setdefault(run.network, []).append(
             dict(
                 seed=run.seed,

@@ -12,10 +12,13 @@ Public API, kept stable for the experiments built on it::
     print(summary.final_test_error)
 
 Modules: ``config`` (recipes, lr schedule), ``module`` (load a generated file), ``data`` (digits,
-CIFAR, synthetic), ``folder`` (ImageFolder), ``batches`` (choose a source, batches on the device),
-``checkpoint`` (atomic save, safe load), ``distributed`` (torchrun process group), ``runner`` (the
-loop), ``report`` (metrics.jsonl, progress bar, summary), ``plot`` (Fig. 6 style PNG), ``command``
-(click), ``errors`` (TrainError). See docs/train.md.
+CIFAR, synthetic), ``folder`` (ImageFolder, PIL decoding), ``jpeg`` (ImageFolder, nvJPEG decoding
+on the GPU), ``batches`` (choose a source, batches on the device), ``checkpoint`` (atomic and
+staged writes, schema-checked loads), ``distributed`` (torchrun process group), ``probe`` (timed
+passes), ``plan`` (the plan printed before step 1), ``runner`` (check everything, then set up),
+``loop`` (the iterations, evaluations, a clean stop), ``session`` (the run's records), ``progress``
+(bar, plain lines, Ctrl-C), ``report`` (metrics.jsonl, summary, an experiment's progress), ``plot``
+(Fig. 6 style PNG), ``command`` (click), ``errors`` (TrainError). See docs/train.md.
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ class Source(Protocol):
     num_train: int
     has_val: bool
     steps_per_epoch: int
+    description: str  # for the plan: what the images are and what they become
+    eval_images: int  # images per evaluation (validation + test), all ranks together
 
     def train_batches(self, start_step: int) -> Iterator[Batch]: ...
 
@@ -90,6 +92,23 @@ def open_source(
     return InMemorySource(data, config, input_shape, device, rank, world, channels_last)
 
 
+def describe(data: InMemoryData, input_shape: tuple[int, int, int]) -> str:
+    """ "digits 1x8x8 → scaled to 3x224x224, 10 classes (1,497 train / 300 test images)"."""
+    size = "x".join(map(str, data.train.images.shape[1:]))
+    target = "x".join(map(str, input_shape))
+    if data.name == "synthetic":
+        what = f"synthetic random {target} images (throughput only)"
+    elif size == target:
+        what = f"{data.name} {size}"
+    else:
+        what = f"{data.name} {size} → scaled to {target}"
+    val = f" / {len(data.val):,} validation" if data.val is not None else ""
+    return (
+        f"{what}, {data.classes} classes ({len(data.train):,} train{val} / "
+        f"{len(data.test):,} test images)"
+    )
+
+
 class InMemorySource:
     """A small data set held whole on the device as uint8; see the NOTE in ``data.py``."""
 
@@ -123,6 +142,8 @@ class InMemorySource:
             if split is not None
         }
         self.mean = self._pixel_mean(self.splits["train"].images)
+        self.eval_images = len(data.test) + (len(data.val) if data.val is not None else 0)
+        self.description = describe(data, input_shape)
 
     def _to_input(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 at source size -> float in [0, 1] at the network's input size and channels."""

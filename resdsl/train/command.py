@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from typing import Any
 
 import click
@@ -10,7 +13,7 @@ import click
 from resdsl.train.config import RECIPES
 from resdsl.train.errors import TrainError
 
-# How (not what) to run: the only options --resume accepts beside itself (see runner.resolve).
+# What --resume accepts beside itself: how (not what) to run, and a new length (see runner.resolve).
 RESUME_MAY_CHANGE = {
     "resume",
     "device",
@@ -18,8 +21,12 @@ RESUME_MAY_CHANGE = {
     "compile_mode",
     "threads",
     "progress",
+    "progress_every",
     "workers",
+    "steps",
+    "epochs",
 }
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C
 
 
 def _milestones(
@@ -52,7 +59,7 @@ def _flags(names: set[str] | list[str]) -> str:
 )
 @click.option("--out", help="Output folder (default runs/NAME-TIMESTAMP); must be new or empty.")
 @click.option("--resume", metavar="DIR", help="Continue the run in DIR exactly where it stopped.")
-@click.option("--steps", type=int, help="Total iterations.")
+@click.option("--steps", type=int, help="Total iterations (with --resume: extend the run to this).")
 @click.option("--epochs", type=float, help="Train this many epochs instead of --steps.")
 @click.option("--batch-size", type=int, help="Global mini-batch, split across processes.")
 @click.option("--lr", type=float, help="Base learning rate.")
@@ -100,13 +107,23 @@ def _flags(names: set[str] | list[str]) -> str:
 )
 @click.option("--download", is_flag=True, default=None, help="Fetch CIFAR if the folder lacks it.")
 @click.option(
-    "--progress/--no-progress", default=None, help="Progress bar (default: when a terminal)."
+    "--progress/--no-progress",
+    default=None,
+    help="Progress: a bar on a terminal, plain lines otherwise (default); off with --no-progress.",
+)
+@click.option(
+    "--progress-every",
+    type=float,
+    metavar="SECONDS",
+    help="Seconds between progress lines when stderr is not a terminal (default 20).",
 )
 def train(module: str | None, recipe_name: str, compile_: bool | None, **options: Any) -> None:
     """Train a generated network: resdsl train generated/NAME.py [--data ...] [--steps N].
 
-    Writes metrics.jsonl, last.pt, best.pt and errors.png to the output folder. Under
-    `torchrun --nproc_per_node=N -m resdsl train ...` it runs DistributedDataParallel.
+    Prints a plan with an estimated duration first. Writes metrics.jsonl, last.pt, best.pt and
+    errors.png to the output folder. Ctrl-C saves last.pt and says how to continue; `--resume DIR
+    --steps N` extends a run. Under `torchrun --nproc_per_node=N -m resdsl train ...` it runs
+    DistributedDataParallel.
     """
     from resdsl.train.config import recipe
 
@@ -117,18 +134,49 @@ def train(module: str | None, recipe_name: str, compile_: bool | None, **options
         raise click.UsageError("give a generated module (generated/NAME.py) or --resume DIR")
     changed = sorted(set(overrides) - RESUME_MAY_CHANGE)
     if options.get("resume") and changed:
-        allowed = _flags(RESUME_MAY_CHANGE - {"resume"})
+        allowed = _flags(RESUME_MAY_CHANGE - {"resume", "steps", "epochs"})
         raise click.UsageError(
             f"--resume continues with the run's own settings; {_flags(changed)} cannot change "
-            f"them (only {allowed})"
+            f"them (only how to run: {allowed}; and --steps or --epochs to extend the run)"
         )
+    if options.get("resume") and {"steps", "epochs"} <= set(overrides):
+        raise click.UsageError("extend a resumed run with --steps or --epochs, not both")
+    length: dict[str, Any] = {}
+    if options.get("resume"):  # the new total of a resumed run, not a new config value
+        length = {k: overrides.pop(k) for k in ("steps", "epochs") if k in overrides}
     try:
         config = recipe(recipe_name, module=module or "", **overrides)
         from resdsl.train.runner import train as run  # imports torch
 
-        run(config)
+        run(config, **length)
     except TrainError as e:
         raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt as e:  # Ctrl-C: say what was kept and how to go on, not "Aborted!"
+        _ignore_sigint()  # from here on the process only reports and exits
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, once
+            click.echo(_interrupted(e), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupted(error: KeyboardInterrupt) -> str:
+    from resdsl.train.progress import Interrupted  # torch-free
+
+    if not isinstance(error, Interrupted) or error.out is None:
+        return "stopped before anything was saved; nothing was left behind"
+    if error.saved and error.step is not None:
+        head = f"stopped at iteration {error.step} of {error.total}; saved {error.out / 'last.pt'}"
+    elif error.saved:
+        head = f"stopped; {error.out / 'last.pt'} holds the last checkpoint"
+    else:
+        return "stopped before anything was saved; nothing was left behind"
+    return f"{head}\ncontinue with: resdsl train --resume {error.out}"
 
 
 if __name__ == "__main__":  # python -m resdsl.train.command, for torchrun without the full CLI

@@ -13,7 +13,10 @@ This module must not import torch: the CLI builds configs before deciding to tra
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import types
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -76,9 +79,17 @@ class TrainConfig:
     channels_last: bool | None = None  # NHWC memory format; None means on for CUDA
     threads: int = 0  # CPU threads per process; 0 means cores / local ranks
     seed: int = 0  # seeds weights, data order and augmentation; same seed, same run
-    progress: bool | None = None  # progress bar; None means only when stderr is a terminal
+    # progress: None shows a bar on a terminal and a plain line every progress_every seconds
+    # otherwise (logs, CI, nohup); False shows neither (the plan, evaluations and summary remain)
+    progress: bool | None = None
+    progress_every: float = 20.0
 
     def __post_init__(self) -> None:
+        # Types first: a config read back from a checkpoint is user input, and a string where a
+        # number belongs would otherwise fail later, deep in the loop, as an internal error.
+        wrong = _type_problems(self)
+        if wrong:
+            raise TrainError("invalid training config: " + "; ".join(wrong))
         problems = [
             f"{name} must be positive, not {getattr(self, name)}"
             for name in ("steps", "batch_size", "eval_every", "eval_batch_size")
@@ -86,6 +97,13 @@ class TrainConfig:
         ]
         if self.lr <= 0:
             problems.append(f"lr must be positive, not {self.lr}")
+        if self.progress_every <= 0:
+            problems.append(f"progress_every must be positive, not {self.progress_every}")
+        problems += [
+            f"{f.name} must be a finite number, not {getattr(self, f.name)}"
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), float) and not math.isfinite(getattr(self, f.name))
+        ]
         if self.epochs is not None and self.epochs <= 0:
             problems.append(f"epochs must be positive, not {self.epochs}")
         if self.val_split < 0 or self.crop_pad < 0 or self.ckpt_every < 0 or self.threads < 0:
@@ -94,10 +112,6 @@ class TrainConfig:
             problems.append(f"scale_min {self.scale_min} is above scale_max {self.scale_max}")
         if list(self.milestones) != sorted(self.milestones):
             problems.append(f"milestones must be increasing, not {list(self.milestones)}")
-        if self.warmup not in ("auto", "on", "off"):
-            problems.append(f"warmup must be auto, on or off, not {self.warmup!r}")
-        if self.milestone_unit not in ("step", "epoch"):
-            problems.append(f"milestone_unit must be step or epoch, not {self.milestone_unit!r}")
         if problems:
             raise TrainError("invalid training config: " + "; ".join(problems))
 
@@ -117,12 +131,65 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
-        """Rebuild a config from :meth:`to_dict` output (a checkpoint's), ignoring unknown keys."""
+        """Rebuild a config from :meth:`to_dict` output (a checkpoint's), ignoring unknown keys.
+
+        Anything malformed (not a mapping, a wrong type, an invalid value) is a TrainError.
+        """
+        if not isinstance(values, Mapping):
+            raise TrainError(f"invalid training config: a mapping, not {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in values.items() if k in known}
-        if "milestones" in kwargs:
+        if isinstance(kwargs.get("milestones"), list):
             kwargs["milestones"] = tuple(kwargs["milestones"])
         return cls(**kwargs)
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(TrainConfig)
+
+
+def _fits(value: Any, tp: Any) -> bool:
+    """Whether ``value`` is of the annotated type ``tp`` (the few forms TrainConfig uses)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:  # an int is a fine float (lr=1)
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if origin is Literal:
+        return isinstance(value, str) and value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if origin is tuple:  # tuple[X, ...]
+        return isinstance(value, tuple) and all(_fits(v, args[0]) for v in value)
+    return True
+
+
+def _type_problems(config: TrainConfig) -> list[str]:
+    hints = _field_types()
+    return [
+        f"{f.name} must be {_type_name(hints[f.name])}, not {getattr(config, f.name)!r}"
+        for f in dataclasses.fields(config)
+        if not _fits(getattr(config, f.name), hints[f.name])
+    ]
+
+
+def _type_name(tp: Any) -> str:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        return "a tuple of numbers" if args[0] is float else f"a tuple of {_type_name(args[0])}"
+    names = {type(None): "None", bool: "true/false", int: "an integer", float: "a number"}
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 # The paper's recipes (He et al. 2015, sections 3.4 and 4.2), plus a small one that runs in seconds

@@ -17,6 +17,7 @@ sees exactly the batches the interrupted one would have.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import pickle
 import tarfile
 import urllib.request
@@ -159,13 +160,65 @@ def download_cifar(kind: str, root: Path) -> None:
         tar.extractall(root, filter="data")
 
 
+def _latin1(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes, and for nothing else."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"codecs.encode({encoding!r}) is not allowed")
+    return text.encode("latin-1")
+
+
+def _plain_dtype(*args: object) -> np.dtype:
+    dtype = np.dtype(*args)  # type: ignore[call-overload]
+    if dtype.hasobject:  # an object array would unpickle arbitrary Python objects into it
+        raise pickle.UnpicklingError("object arrays are not allowed")
+    return dtype
+
+
+def _numpy_reconstruct() -> object:
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            return importlib.import_module(name)._reconstruct
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("numpy has no multiarray._reconstruct")
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """CIFAR's python format holds dicts, lists, bytes, str, ints and numpy uint8 arrays; only
+    the few callables those need may be named in the pickle. ``pickle.load`` would import and call
+    anything a file names (``--no-verify`` accepts files of unknown origin)."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1
+        if (module, name) == ("numpy", "dtype"):
+            return _plain_dtype
+        if (module, name) == ("numpy", "ndarray"):
+            return np.ndarray
+        if module in ("numpy._core.multiarray", "numpy.core.multiarray") and name == "_reconstruct":
+            return _numpy_reconstruct()
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch")
+
+
 def _read_batch(path: Path, label_key: bytes, classes: int) -> Split:
     try:
         with path.open("rb") as f:
-            entry = pickle.load(f, encoding="bytes")
+            entry = CifarUnpickler(f, encoding="bytes").load()
+        if not isinstance(entry, dict):
+            raise TypeError(f"a dict expected, not {type(entry).__name__}")
         data = np.asarray(entry[b"data"])
         labels = np.asarray(entry[label_key], dtype=np.int64)
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as e:
+    except (
+        OSError,
+        pickle.UnpicklingError,
+        EOFError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        IndexError,
+        ImportError,
+    ) as e:  # whatever a malformed file makes the unpickler raise
         raise TrainError(f"{path}: not a CIFAR python batch ({type(e).__name__}: {e})") from e
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise TrainError(f"{path}: data must be uint8 N x 3072, not {data.dtype} {data.shape}")

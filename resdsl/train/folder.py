@@ -16,7 +16,9 @@ undefined).
 from __future__ import annotations
 
 import random
+import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +63,55 @@ def scan(
     return classes, samples
 
 
+@dataclass(frozen=True)
+class Crop:
+    """Where an image's crop comes from: resize the whole image to ``size`` (width, height), take
+    the input-sized window at ``(left, top)``, maybe mirror it. Both decoders use the same one."""
+
+    size: tuple[int, int]
+    left: int
+    top: int
+    flip: bool
+
+
+def crop_for(seed: int, width: int, height: int, config: TrainConfig, input_hw: tuple[int, int]):
+    """The crop of an image of ``width`` x ``height``: a pure function of (seed, image size).
+
+    Training (seed >= 0): the shorter side scaled to a random length in [scale_min, scale_max]
+    (scaled with the input: the recipe's numbers are for 224), a random window, a coin for the flip.
+    Evaluation (seed < 0): the shorter side scaled to scale_min, the centre window, no flip.
+    """
+    h, w = input_hw
+    ratio = h / 224
+    rng = random.Random(seed)
+    if seed >= 0:
+        short = rng.randint(round(config.scale_min * ratio), round(config.scale_max * ratio))
+    else:
+        short = round(config.scale_min * ratio)
+    short = max(short, h, w)
+    scale = short / min(width, height)
+    size = (max(w, round(width * scale)), max(h, round(height * scale)))
+    if seed >= 0:
+        left, top = rng.randint(0, size[0] - w), rng.randint(0, size[1] - h)
+    else:
+        left, top = (size[0] - w) // 2, (size[1] - h) // 2
+    flip = seed >= 0 and config.flip and rng.random() < 0.5
+    return Crop(size, left, top, flip)
+
+
+def ignore_sigint(worker: int) -> None:
+    """Loader workers leave Ctrl-C to the main process, which stops cleanly between iterations
+    (a worker that died of it would turn the clean stop into a loader error)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Images(Dataset):
-    """Decodes one image per item; an item is (index, seed), seed < 0 meaning evaluation."""
+    """Decodes, scales, crops and flips one image per item with PIL (the CPU decoder).
+
+    An item is (index, seed), seed < 0 meaning evaluation. A file that cannot be read is returned
+    as an error message instead of raised: the main process reports it in one line, rather than
+    every worker printing a traceback.
+    """
 
     def __init__(
         self,
@@ -75,40 +124,29 @@ class Images(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int, str]:
         from PIL import Image
 
         index, seed = item
         path, label = self.samples[index]
         c, h, w = self.input_shape
-        ratio = h / 224
         try:
             with Image.open(path) as img:
                 img = img.convert("RGB" if c == 3 else "L")
-                rng = random.Random(seed)
-                if seed >= 0:
-                    short = rng.randint(
-                        round(self.config.scale_min * ratio), round(self.config.scale_max * ratio)
-                    )
-                else:
-                    short = round(self.config.scale_min * ratio)
-                short = max(short, h, w)
-                scale = short / min(img.size)
-                img = img.resize(
-                    (max(w, round(img.width * scale)), max(h, round(img.height * scale))),
-                    Image.BILINEAR,
-                )
-                if seed >= 0:
-                    left, top = rng.randint(0, img.width - w), rng.randint(0, img.height - h)
-                else:
-                    left, top = (img.width - w) // 2, (img.height - h) // 2
-                img = img.crop((left, top, left + w, top + h))
-                if seed >= 0 and self.config.flip and rng.random() < 0.5:
+                crop = crop_for(seed, img.width, img.height, self.config, (h, w))
+                img = img.resize(crop.size, Image.BILINEAR)
+                img = img.crop((crop.left, crop.top, crop.left + w, crop.top + h))
+                if crop.flip:
                     img = img.transpose(Image.FLIP_LEFT_RIGHT)
                 array = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
-        except OSError as e:
-            raise TrainError(f"{path}: cannot read image ({e})") from e
-        return torch.from_numpy(array.copy()).permute(2, 0, 1), label
+        except Exception as e:  # PIL raises many kinds for a bad file; each is the file's fault
+            return torch.zeros(c, h, w, dtype=torch.uint8), label, unreadable(path, e)
+        return torch.from_numpy(array.copy()).permute(2, 0, 1), label, ""
+
+
+def unreadable(path: Path, error: BaseException) -> str:
+    first = (str(error).strip().splitlines() or [""])[0][:160]
+    return f"{path}: cannot read image ({type(error).__name__}: {first})"
 
 
 class StepBatches:
@@ -130,9 +168,14 @@ class StepBatches:
 
 
 class FolderSource:
+    """``imagefolder:DIR`` behind the runner's source interface; ``decoder`` is "pil" or "nvjpeg"
+    (default: :func:`resdsl.train.jpeg.choose_decoder` for the device)."""
+
     def __init__(self, directory: Path, config: TrainConfig, input_shape: tuple[int, int, int],
-                 device: torch.device, rank: int, world: int,
-                 channels_last: bool) -> None:  # fmt: skip
+                 device: torch.device, rank: int, world: int, channels_last: bool,
+                 decoder: str | None = None) -> None:  # fmt: skip
+        from resdsl.train import jpeg
+
         if not directory.is_dir():
             raise TrainError(f"{directory}: no such data folder (from --data {config.data})")
         if config.val_split:
@@ -152,29 +195,65 @@ class FolderSource:
         self.rank, self.world, self.channels_last = rank, world, channels_last
         mean = IMAGENET_MEAN if input_shape[0] == 3 else (sum(IMAGENET_MEAN) / 3,)
         self.mean = torch.tensor(mean, device=device).view(-1, 1, 1)
+        self.decoder = decoder or jpeg.choose_decoder(device)
+        self.decode = jpeg.torchvision_decoder() if self.decoder == "nvjpeg" else None
+        self.eval_images = len(self.test_samples)
+        where = (
+            "on the GPU (nvJPEG)"
+            if self.decoder == "nvjpeg"
+            else f"by {config.workers} PIL workers"
+        )
+        self.description = (
+            f"imagefolder {directory}: {self.num_train:,} train / {len(self.test_samples):,} val "
+            f"images, {self.classes} classes → scale-augmented {'x'.join(map(str, input_shape))} "
+            f"crops, decoded {where} (the estimate counts the network only)"
+        )
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
         workers = self.config.workers
         return DataLoader(dataset, num_workers=workers, pin_memory=self.device.type == "cuda",
-                          prefetch_factor=4 if workers else None, **kwargs)  # fmt: skip
+                          prefetch_factor=4 if workers else None,
+                          worker_init_fn=ignore_sigint if workers else None, **kwargs)  # fmt: skip
+
+    def _dataset(self, samples: list[tuple[Path, int]]) -> Dataset:
+        from resdsl.train.jpeg import EncodedImages
+
+        if self.decoder == "nvjpeg":
+            return EncodedImages(samples, self.input_shape[0])
+        return Images(samples, self.input_shape, self.config)
+
+    def _batches(self, samples: list[tuple[Path, int]], **kwargs) -> Iterator[Batch]:
+        from resdsl.train.jpeg import as_lists, crop_batch, decode_batch
+
+        if self.decoder != "nvjpeg":
+            for x, y, errors in self._loader(self._dataset(samples), **kwargs):
+                bad = next((e for e in errors if e), None)
+                if bad:
+                    raise TrainError(bad)
+                yield self._finish(x.to(self.device, non_blocking=True).float().div_(255), y)
+            return
+        assert self.decode is not None
+        for batch in self._loader(self._dataset(samples), collate_fn=as_lists, **kwargs):
+            images, labels, seeds = decode_batch(
+                batch, samples, self.input_shape[0], self.device, self.decode
+            )
+            x = crop_batch(images, seeds, self.config, self.input_shape[1:])
+            yield self._finish(x, torch.tensor(labels))
 
     def _finish(self, x: torch.Tensor, y: torch.Tensor) -> Batch:
-        x = x.to(self.device, non_blocking=True).float().div_(255) - self.mean
+        """Float in [0, 1] on the device -> mean-subtracted, in the model's memory format."""
+        x = x - self.mean
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y.to(self.device, non_blocking=True)
 
     def train_batches(self, start_step: int) -> Iterator[Batch]:
         sampler = StepBatches(self.num_train, self.config, start_step, self.rank, self.world)
-        for x, y in self._loader(
-            Images(self.train_samples, self.input_shape, self.config), batch_sampler=sampler
-        ):
-            yield self._finish(x, y)
+        yield from self._batches(self.train_samples, batch_sampler=sampler)
 
     def eval_batches(self, which: str) -> Iterator[Batch]:
         mine = list(range(self.rank, len(self.test_samples), self.world))
         items = [(i, -1) for i in mine]
-        loader = self._loader(Images(self.test_samples, self.input_shape, self.config),
-                              sampler=items, batch_size=self.config.eval_batch_size)  # fmt: skip
-        for x, y in loader:
-            yield self._finish(x, y)
+        yield from self._batches(
+            self.test_samples, sampler=items, batch_size=self.config.eval_batch_size
+        )

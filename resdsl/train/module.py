@@ -29,6 +29,7 @@ class Generated:
     path: Path
     module: ModuleType
     meta: dict[str, Any]
+    sha256: str = ""  # of the exact bytes that were executed; recorded in every checkpoint
 
     @property
     def name(self) -> str:
@@ -39,13 +40,50 @@ class Generated:
         c, h, w = self.meta["input"]
         return int(c), int(h), int(w)
 
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds per image at META's input size and class count (0: not recorded)."""
+        return int(self.meta.get("flops", 0))
+
     def build(self, num_classes: int) -> nn.Module:
         """Call the factory; the weights come from torch's global RNG, so seed it first."""
         factory = getattr(self.module, self.meta["factory"])
+        call = f"{self.meta['factory']}(num_classes={num_classes})"
         try:
-            return factory(num_classes=num_classes)
-        except TypeError as e:
-            raise TrainError(f"{self.path}: factory {self.meta['factory']}() failed: {e}") from e
+            model = factory(num_classes=num_classes)
+        except Exception as e:  # user code: whatever it raises is the module's fault, said once
+            raise TrainError(f"{self.path}: {call} failed ({type(e).__name__}: {_first(e)})") from e
+        if not isinstance(model, nn.Module):
+            raise TrainError(
+                f"{self.path}: {call} returned {type(model).__name__}, not a torch.nn.Module"
+            )
+        return model
+
+
+def _first(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with a META dict's values, or None; the checks the runner relies on."""
+    for key in ("network", "factory"):
+        if not isinstance(meta[key], str) or not meta[key]:
+            return f"META[{key!r}] must be a non-empty string, not {meta[key]!r}"
+    shape = meta["input"]
+    if not (isinstance(shape, list | tuple) and len(shape) == 3 and all(map(_positive_int, shape))):
+        return f"META['input'] must be [C, H, W] of positive integers, not {shape!r}"
+    if not _positive_int(meta["classes"]):
+        return f"META['classes'] must be a positive integer, not {meta['classes']!r}"
+    for key in ("params", "flops"):
+        value = meta.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"META[{key!r}] must be a non-negative integer, not {value!r}"
+    return None
 
 
 def load_generated(path: str | Path) -> Generated:
@@ -63,15 +101,17 @@ def load_generated(path: str | Path) -> Generated:
     if spec is None or spec.loader is None:
         raise TrainError(f"{path} is not a generated resdsl module: cannot be imported")
     module = importlib.util.module_from_spec(spec)
+    # Hash and run the same bytes: the hash in a checkpoint then names exactly the code that ran
+    # (resume compares it before importing a recorded module; see runner.resolve).
+    source = path.read_bytes()
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
-        spec.loader.exec_module(module)
-    except Exception as e:  # any import-time failure of user code is a user-facing error
+        exec(compile(source, str(path), "exec"), module.__dict__)
+    except (Exception, SystemExit) as e:  # import-time failures of user code are user-facing
         sys.modules.pop(name, None)
-        first = str(e).splitlines()[0] if str(e) else ""
         raise TrainError(
             f"{path} is not a generated resdsl module: importing it failed "
-            f"({type(e).__name__}: {first})"
+            f"({type(e).__name__}: {_first(e)})"
         ) from e
     meta = getattr(module, "META", None)
     if not isinstance(meta, dict):
@@ -81,14 +121,19 @@ def load_generated(path: str | Path) -> Generated:
         raise TrainError(
             f"{path} is not a generated resdsl module: META lacks {', '.join(missing)}"
         )
-    shape = meta["input"]
-    if not (isinstance(shape, list | tuple) and len(shape) == 3 and all(int(d) > 0 for d in shape)):
-        raise TrainError(f"{path}: META['input'] must be [C, H, W], not {shape!r}")
+    problem = _meta_problem(meta)
+    if problem:
+        raise TrainError(f"{path} is not a usable generated module: {problem}")
     if not callable(getattr(module, str(meta["factory"]), None)):
         raise TrainError(
             f"{path} is not a generated resdsl module: no factory function {meta['factory']!r}"
         )
-    return Generated(path=path, module=module, meta=dict(meta))
+    return Generated(path, module, dict(meta), hashlib.sha256(source).hexdigest())
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes (what :attr:`Generated.sha256` records)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def weighted_depth(model: nn.Module) -> int:
@@ -109,4 +154,11 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["REQUIRED_META", "Generated", "count_params", "load_generated", "weighted_depth"]
+__all__ = [
+    "REQUIRED_META",
+    "Generated",
+    "count_params",
+    "file_sha256",
+    "load_generated",
+    "weighted_depth",
+]

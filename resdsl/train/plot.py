@@ -8,6 +8,7 @@ experiment's Fig. 6 puts plain and residual runs on two axes with it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,17 +42,25 @@ def draw_runs(ax: Any, runs: Mapping[str, Records], longest: int) -> None:
 
 def plot_runs(runs: Mapping[str, Records], path: Path, title: str = "") -> Path:
     """Write a PNG of every run's train (dashed) and test (bold) error; returns ``path``."""
+    png = runs_png(runs, title)
+    atomic_write(path, lambda f: f.write(png))
+    return path
+
+
+def runs_png(runs: Mapping[str, Records], title: str = "") -> bytes:
+    """The PNG bytes :func:`plot_runs` writes (rendered first, so a failed write leaves no half)."""
     longest = max((r["step"] for records in runs.values() for r in records), default=1)
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     draw_runs(ax, runs, longest)
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
-    return path
+    return buffer.getvalue()
 
 
-def plot_run(records: Sequence[Mapping[str, Any]], path: Path, label: str) -> Path:
+def plot_run(records: Records, path: Path, label: str) -> Path:
     """One run's curves, the ``errors.png`` of every output folder."""
     return plot_runs({label: records}, path, title=label)

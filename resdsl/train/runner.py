@@ -1,83 +1,110 @@
-"""The training loop: ``train(config) -> RunSummary``.
+"""The training run: ``train(config) -> RunSummary``; the loop itself is in ``loop.py``.
 
     >>> from resdsl.train.config import recipe
     >>> summary = train(recipe("digits", module="generated/resnet20.py"))  # doctest: +SKIP
 
-NOTE: the order is "check everything, then write". The generated module, the data, the checkpoint
-(on resume) and the output folder are all validated before the first byte is written, so a bad input
-never touches earlier outputs. The loop keeps no state outside its locals: ``train()`` can be called
-again in the same process. Everything a resumed run needs (weights, optimiser, step, warm-up flag,
-the running train-error window, RNG state) is in ``last.pt``; batches and augmentation are pure
-functions of (seed, step, rank), so resuming reproduces the interrupted run exactly.
+NOTE: the order is "check everything, then write". The checkpoint (on resume: its schema, and the
+module it names), the generated module, the data, the weights and optimiser state, the output folder
+and a timed probe of the network are all checked before the first byte is written, so a bad input
+never touches earlier outputs. A fresh run that fails or is stopped before it saved a checkpoint
+takes back what it wrote (the folder too, if it made it). The loop keeps no state outside its
+locals: ``train()`` can be called again in the same process. Everything a resumed run needs is in
+``last.pt``; batches and augmentation are pure functions of (seed, step, rank), so resuming
+reproduces the interrupted run exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import time
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from resdsl.train import distributed
-from resdsl.train.batches import Source, open_source
+from resdsl.train.batches import open_source
 from resdsl.train.checkpoint import (
+    atomic_write,
     check_matches,
+    check_state,
     load_checkpoint,
     load_model_state,
-    save_checkpoint,
+    load_optimizer_state,
+    restore_rng,
+    write_failed,
 )
-from resdsl.train.config import TrainConfig, learning_rate
+from resdsl.train.config import TrainConfig
 from resdsl.train.errors import TrainError
-from resdsl.train.module import count_params, load_generated, weighted_depth
-from resdsl.train.plot import plot_run
-from resdsl.train.report import MetricsLog, ProgressBar, print_summary, read_metrics, stderr_console
+from resdsl.train.loop import RunSummary, run_loop
+from resdsl.train.module import Generated, count_params, file_sha256, load_generated, weighted_depth
+from resdsl.train.plan import Machine, make_plan
+from resdsl.train.progress import Interrupted, ignoring_sigint
+from resdsl.train.report import MetricsLog, RunContext, stderr_console
+from resdsl.train.session import LoopState, Run
 
-WARMUP_WINDOW = 20  # iterations per warm-up check of the training error
-PROGRESS_EVERY = 25  # iterations between progress-bar statistics (each one waits for the device)
+# How (not what) to run: what --resume takes from the command line instead of the checkpoint.
+HOW = ("device", "compile", "compile_mode", "threads", "progress", "progress_every", "workers")
 
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What a finished run reports; errors are fractions in [0, 1]."""
-
-    out_dir: Path
-    network: str
-    data: str
-    device: str
-    world_size: int
-    steps: int
-    final_train_error: float
-    final_val_error: float | None
-    final_test_error: float
-    best_test_error: float
-    seconds: float  # training wall time over all segments of a resumed run, evaluations excluded
-    images_per_s: float  # training throughput of this segment, all ranks together
+__all__ = ["RunSummary", "resolve", "train"]
 
 
-def resolve(config: TrainConfig) -> tuple[TrainConfig, dict[str, Any] | None]:
-    """On resume, the checkpoint's config wins, except for how (not what) to run."""
+def resolve(
+    config: TrainConfig, steps: int | None = None, epochs: float | None = None
+) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """On resume, the checkpoint's config wins, except for how to run and, when given, the length
+    (``steps``/``epochs``: the new total; milestones stay at their absolute iterations)."""
     if not config.resume:
+        if steps is not None or epochs is not None:
+            raise TrainError(
+                "steps=/epochs= extend a resumed run; a new run takes them from config"
+            )
         if not config.module:
             raise TrainError("no generated module given: pass generated/NAME.py (or --resume DIR)")
         return config, None
     run_dir = Path(config.resume)
-    state = load_checkpoint(run_dir / "last.pt")
-    saved = TrainConfig.from_dict(state["config"])
-    how = {
-        k: getattr(config, k)
-        for k in ("device", "compile", "compile_mode", "threads", "progress", "workers")
-    }
+    path = run_dir / "last.pt"
+    state = load_checkpoint(path)
+    check_state(path, state)
+    try:
+        saved = TrainConfig.from_dict(state["config"])
+    except TrainError as e:
+        raise TrainError(f"{path}: checkpoint's {e}") from None
+    except TypeError as e:  # a key of the wrong kind (not a str) in the mapping
+        raise TrainError(f"{path}: checkpoint's config is malformed ({e})") from None
+    length: dict[str, Any] = {}
+    if steps is not None:
+        length = dict(steps=steps, epochs=None)
+    elif epochs is not None:
+        length = dict(epochs=epochs)
     merged = dataclasses.replace(
-        saved, **how, resume=str(run_dir), out=str(run_dir), module=config.module or saved.module
+        saved,
+        **{k: getattr(config, k) for k in HOW},
+        **length,
+        resume=str(run_dir),
+        out=str(run_dir),
+        module=config.module or recorded_module(path, saved.module, state.get("module_sha256")),
     )
     return merged, state
+
+
+def recorded_module(path: Path, module: str, sha256: Any) -> str:
+    """The module a checkpoint names, only if it is byte for byte the one the run started with:
+    a checkpoint is data, and must not be able to choose which code ``--resume`` runs."""
+    rerun = f"name the module to run: resdsl train MODULE --resume {path.parent}"
+    if not isinstance(sha256, str) or not sha256:
+        raise TrainError(f"{path} records no sha256 of its module {module!r}; {rerun}")
+    if not module or not Path(module).is_file():
+        raise TrainError(f"{path}: its module {module!r} is not there; {rerun}")
+    if file_sha256(module) != sha256:
+        raise TrainError(
+            f"{path}: {module} is not the file this run started with (its sha256 differs); {rerun}"
+        )
+    return module
 
 
 def pick_device(config: TrainConfig, ranks_local: int) -> torch.device:
@@ -92,6 +119,8 @@ def prepare_out(config: TrainConfig, network: str, ranks: distributed.Ranks) -> 
     """The output folder; a fresh run refuses a folder that already holds something."""
     stamp = distributed.from_leader(ranks, datetime.now().strftime("%Y%m%d-%H%M%S"))
     out = Path(config.out) if config.out else Path("runs") / f"{network}-{stamp}"
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"{out} is a file, not a folder; pick another --out")
     if not config.resume and out.exists() and any(out.iterdir()):
         raise TrainError(
             f"{out} already holds a run; continue it with --resume {out} or pick another --out"
@@ -99,69 +128,88 @@ def prepare_out(config: TrainConfig, network: str, ranks: distributed.Ranks) -> 
     return out
 
 
-def train(config: TrainConfig) -> RunSummary:
-    """Train the generated network ``config.module`` as ``config`` says; see the module NOTE."""
-    config, state = resolve(config)
+@dataclass
+class _Owned:
+    """A fresh run's output folder, once it is known to be ours (new, or empty when we came)."""
+
+    out: Path | None = None
+    made: bool = False  # we create it (so taking back removes the folder too)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    steps: int | None = None,
+    epochs: float | None = None,
+    context: RunContext | None = None,
+) -> RunSummary:
+    """Train the generated network ``config.module`` as ``config`` says; see the module NOTE.
+
+    ``steps``/``epochs`` extend (never shrink) a resumed run to that total. ``context`` labels the
+    progress lines when the run is one of several (an experiment). Ctrl-C (or SIGTERM) saves
+    ``last.pt`` at the current iteration and raises :class:`~resdsl.train.progress.Interrupted`.
+    """
+    config, state = resolve(config, steps, epochs)
     generated = load_generated(config.module)
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     ranks = distributed.open_ranks(use_cuda)
     old_threads = torch.get_num_threads()
+    owned = _Owned()
     finished = False
     try:
-        run, loop = _setup(config, state, generated, ranks)
-        summary = _loop(run, loop)
+        run, loop = _setup(config, state, generated, ranks, owned)
+        summary = run_loop(run, loop, context)
         finished = True
         return summary
+    except Interrupted:
+        finished = True  # every rank stopped at the same iteration and saved together
+        raise
+    except KeyboardInterrupt:  # before the loop, or a second Ctrl-C: no new checkpoint
+        with ignoring_sigint():  # a third Ctrl-C must not cut the clean-up short
+            if ranks.leader:
+                _take_back(owned)
+            where = owned.out or (Path(config.resume) if config.resume else None)
+            saved = where is not None and (where / "last.pt").is_file()
+            stopped = Interrupted(where, None, 0, saved=saved)
+        raise stopped from None
+    except BaseException:
+        if ranks.leader:
+            _take_back(owned)
+        raise
     finally:
         torch.set_num_threads(old_threads)
         distributed.close(ranks, finished)
 
 
-@dataclass(frozen=True)
-class _Run:
-    """Everything fixed for the length of a run."""
-
-    config: TrainConfig
-    network: str
-    params: int
-    out: Path
-    device: torch.device
-    ranks: distributed.Ranks
-    source: Source
-    model: nn.Module  # the plain module: checkpoints, buffers, evaluation
-    train_model: nn.Module  # what the loop calls: maybe DDP-wrapped, maybe compiled
-    eval_model: nn.Module  # maybe compiled
-    optimizer: torch.optim.Optimizer
-    amp: bool
-    total: int
-    milestones: tuple[int, ...]
-    log: MetricsLog
-
-    def autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
-
-
-@dataclass
-class _Loop:
-    """What changes as the run goes: exactly what ``last.pt`` stores besides weights/optimiser."""
-
-    step: int
-    warming: bool
-    best: float  # lowest validation (or test) error so far
-    seconds: float  # training seconds of earlier segments and windows
-    window: (
-        torch.Tensor
-    )  # device sums since the last evaluation: loss, wrong, seen, warm-up wrong, seen
+def _take_back(owned: _Owned) -> None:
+    """A fresh run without a checkpoint leaves nothing: what it wrote goes, and the folder too if
+    it made it (a folder the user had, empty, stays)."""
+    out = owned.out
+    if out is None or not out.is_dir() or (out / "last.pt").exists():
+        return
+    if owned.made:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for path in out.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _setup(
-    config: TrainConfig, state: dict[str, Any] | None, generated: Any, ranks: distributed.Ranks
-) -> tuple[_Run, _Loop]:
-    """Check everything (module, data, checkpoint, output folder), then build the run."""
+    config: TrainConfig,
+    state: dict[str, Any] | None,
+    generated: Generated,
+    ranks: distributed.Ranks,
+    owned: _Owned,
+) -> tuple[Run, LoopState]:
+    """Check everything (module, data, checkpoint, output folder, a probe), then build the run."""
     device = pick_device(config, ranks.local_rank)
     cuda = device.type == "cuda"
     compiled = cuda if config.compile is None else config.compile
     channels_last = cuda if config.channels_last is None else config.channels_last
+    amp = cuda if config.amp is None else config.amp
     torch.set_num_threads(config.threads or max(1, (os.cpu_count() or 1) // ranks.local_world))
     if cuda:
         torch.cuda.set_device(device)
@@ -169,7 +217,7 @@ def _setup(
     source = open_source(
         config,
         generated.input_shape,
-        int(generated.meta["classes"]),
+        generated.meta["classes"],
         device=device,
         rank=ranks.rank,
         world=ranks.world,
@@ -184,7 +232,7 @@ def _setup(
         model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
     )
     deep = weighted_depth(model) >= config.warmup_depth
-    loop = _Loop(
+    loop = LoopState(
         step=0,
         warming=config.warmup == "on" or (config.warmup == "auto" and deep),
         best=float("inf"),
@@ -195,22 +243,36 @@ def _setup(
         path = Path(config.resume or "") / "last.pt"
         check_matches(path, state, generated.name, params)
         load_model_state(path, model, state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        loop = _Loop(
-            int(state["step"]),
-            bool(state["warming"]),
+        load_optimizer_state(path, optimizer, state["optimizer"])
+        loop = LoopState(
+            state["step"],
+            state["warming"],
             float(state["best_error"]),
             float(state["seconds"]),
             state["window"].to(device) if ranks.leader else loop.window,
         )
-        torch.set_rng_state(state["rng_cpu"])
+        restore_rng(path, state["rng_cpu"])
+    spe = source.steps_per_epoch
+    total = config.total_steps(spe)
+    if total < loop.step:
+        raise TrainError(
+            f"{config.resume} has already done {loop.step} iterations; a run cannot be shortened "
+            f"to {total} (give --steps {loop.step} or more)"
+        )
     out = prepare_out(config, generated.name, ranks)
+    if not config.resume:
+        owned.out, owned.made = out, not out.exists()
+    machine = Machine(device, compiled, amp, channels_last)
+    plan = make_plan(config, generated, model, source, ranks, out, (loop.step, total), machine)
     distributed.barrier(ranks)  # every rank has checked everything; now rank 0 may write
     log = MetricsLog(out / "metrics.jsonl")
     if ranks.leader:
-        out.mkdir(parents=True, exist_ok=True)
-        if state is not None:
-            log.truncate_after(loop.step)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            if state is not None:
+                atomic_write(log.path, log.writer(log.kept_until(loop.step)))
+        except OSError as e:
+            raise write_failed(out, e) from None
     train_model: nn.Module = model
     if ranks.active:
         train_model = nn.parallel.DistributedDataParallel(
@@ -220,16 +282,17 @@ def _setup(
     if compiled:  # explicit and announced: the first iterations pay for it
         if ranks.leader:
             stderr_console().print(
-                f"compiling {generated.name} with torch.compile (mode "
-                f"{config.compile_mode}); the first iterations are slower"
+                f"compiling {generated.name} with torch.compile (mode {config.compile_mode}); "
+                "the first iterations are slower"
             )
         train_model = torch.compile(train_model, mode=config.compile_mode)
         eval_model = torch.compile(model, mode=config.compile_mode)
-    spe = source.steps_per_epoch
-    run = _Run(
+    run = Run(
         config,
         generated.name,
         params,
+        plan.multiply_adds,
+        generated.sha256,
         out,
         device,
         ranks,
@@ -238,172 +301,10 @@ def _setup(
         train_model,
         eval_model,
         optimizer,
-        cuda if config.amp is None else config.amp,
-        config.total_steps(spe),
+        amp,
+        total,
         config.milestone_steps(spe),
         log,
+        plan,
     )
     return run, loop
-
-
-def _loop(run: _Run, loop: _Loop) -> RunSummary:
-    config, ranks = run.config, run.ranks
-    console = stderr_console()
-    show = ranks.leader and (console.is_terminal if config.progress is None else config.progress)
-    bar = ProgressBar(run.total, loop.step, show, console)
-    if config.resume:
-        bar.log(f"resuming {run.out} at iteration {loop.step} of {run.total}")
-    batches = run.source.train_batches(loop.step)
-    last: dict[str, Any] = {}
-    images, train_s = 0, 0.0  # this segment's, for the summary's throughput
-    started, window_images = time.perf_counter(), 0
-    run.model.train()
-    while loop.step < run.total:
-        lr = _iteration(run, loop, next(batches))
-        window_images += config.batch_size
-        if bar.enabled and loop.step % PROGRESS_EVERY == 0:  # reads the device: only when shown
-            loss, wrong, seen = loop.window[:3].tolist()
-            rate = window_images / (time.perf_counter() - started)
-            bar.update(
-                loop.step,
-                {"loss": loss / seen, "error": wrong / seen, "lr": lr, "images_per_s": rate},
-            )
-        else:
-            bar.update(loop.step)
-        if loop.step % config.eval_every and loop.step != run.total:
-            if config.ckpt_every and loop.step % config.ckpt_every == 0:
-                _save(run, loop, "last.pt", extra_seconds=time.perf_counter() - started)
-            continue
-        sums = distributed.all_sum(ranks, loop.window[:3])  # syncs the device: timings are real
-        elapsed = time.perf_counter() - started
-        loop.seconds += elapsed
-        loop.window[:3] = 0
-        images, train_s = images + window_images, train_s + elapsed
-        last = _evaluate(run, loop, lr, sums, window_images / elapsed)
-        bar.update(
-            loop.step,
-            {
-                "loss": last["train_loss"],
-                "error": last["train_error"],
-                "lr": lr,
-                "images_per_s": last["images_per_s"],
-            },
-        )
-        started, window_images = time.perf_counter(), 0
-    bar.close()
-    records = read_metrics(run.log.path)
-    last = last or (records or [{}])[-1]  # resumed a finished run: report what it logged
-    summary = RunSummary(
-        out_dir=run.out,
-        network=run.network,
-        data=config.data,
-        device=str(run.device),
-        world_size=ranks.world,
-        steps=loop.step,
-        final_train_error=last.get("train_error", float("nan")),
-        final_val_error=last.get("val_error"),
-        final_test_error=last.get("test_error", float("nan")),
-        best_test_error=min((r["test_error"] for r in records), default=float("nan")),
-        seconds=loop.seconds,
-        images_per_s=images / train_s if train_s else 0.0,
-    )
-    if ranks.leader:
-        print_summary(console, summary)
-    return summary
-
-
-def _iteration(run: _Run, loop: _Loop, batch: tuple[torch.Tensor, torch.Tensor]) -> float:
-    """One SGD step at the scheduled lr; returns that lr. Never waits for the device."""
-    config = run.config
-    lr = learning_rate(
-        loop.step,
-        base=config.lr,
-        milestones=run.milestones,
-        decay=config.lr_decay,
-        warming=loop.warming,
-        warmup_lr=config.warmup_lr,
-    )
-    for group in run.optimizer.param_groups:
-        group["lr"] = lr
-    x, y = batch
-    with run.autocast():
-        logits = run.train_model(x)
-        loss = F.cross_entropy(logits, y)
-    run.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    run.optimizer.step()
-    wrong = (logits.detach().argmax(1) != y).sum().double()
-    seen = torch.full((), y.numel(), device=y.device, dtype=torch.float64)
-    loop.window += torch.stack([loss.detach().double() * seen, wrong, seen, wrong, seen])
-    loop.step += 1
-    if loop.warming and loop.step % WARMUP_WINDOW == 0:
-        warm = distributed.all_sum(run.ranks, loop.window[3:5])
-        loop.warming = bool(warm[0] / warm[1] >= config.warmup_error)
-        loop.window[3:5] = 0
-    return lr
-
-
-def _evaluate(run: _Run, loop: _Loop, lr: float, sums: torch.Tensor, rate: float) -> dict[str, Any]:
-    """Validation/test error, one metrics line, the plot, best.pt and last.pt."""
-    distributed.sync_buffers(run.ranks, run.model)
-    run.model.eval()
-    with torch.no_grad(), run.autocast():
-        val = _error(run.eval_model, run.source, "val", run.ranks) if run.source.has_val else None
-        test = _error(run.eval_model, run.source, "test", run.ranks)
-    run.model.train()
-    record = dict(
-        step=loop.step,
-        epoch=round(loop.step / run.source.steps_per_epoch, 3),
-        lr=lr,
-        train_loss=float(sums[0] / sums[2]),
-        train_error=float(sums[1] / sums[2]),
-        val_error=val,
-        test_error=test,
-        images_per_s=rate,
-        seconds=loop.seconds,
-    )
-    chosen = val if val is not None else test
-    if run.ranks.leader:
-        run.log.append(record)
-        plot_run(read_metrics(run.log.path), run.out / "errors.png", run.network)
-    if chosen < loop.best:
-        loop.best = chosen
-        _save(run, loop, "best.pt")
-    _save(run, loop, "last.pt")
-    return record
-
-
-def _error(model: nn.Module, source: Source, which: str, ranks: distributed.Ranks) -> float:
-    """The fraction misclassified, over every rank's shard of ``which``."""
-    counts = torch.zeros(2, dtype=torch.float64, device=next(model.parameters()).device)
-    for x, y in source.eval_batches(which):
-        wrong = (model(x).argmax(1) != y).sum()
-        counts += torch.stack([wrong.double(), torch.full_like(counts[0], y.numel())])
-    counts = distributed.all_sum(ranks, counts)
-    return float(counts[0] / counts[1]) if counts[1] else float("nan")
-
-
-def _save(run: _Run, loop: _Loop, name: str, extra_seconds: float = 0.0) -> None:
-    """A checkpoint on rank 0, holding every rank's running sums so a resumed window is exact.
-
-    Collective (all ranks must call it): the sums are gathered before rank 0 writes.
-    """
-    window = distributed.all_sum(run.ranks, loop.window)
-    if not run.ranks.leader:
-        return
-    save_checkpoint(
-        run.out / name,
-        dict(
-            network=run.network,
-            params=run.params,
-            config=run.config.to_dict(),
-            step=loop.step,
-            warming=loop.warming,
-            best_error=loop.best,
-            window=window.cpu(),
-            model=run.model.state_dict(),
-            optimizer=run.optimizer.state_dict(),
-            rng_cpu=torch.get_rng_state(),
-            seconds=loop.seconds + extra_seconds,
-        ),
-    )

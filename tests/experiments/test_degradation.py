@@ -139,6 +139,11 @@ def test_degradation_pipeline_four_runs_figure_and_table(
     args += ["--out", str(out), "--device", "cpu", "--threads", "2"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output + str(result.exception)
+    # progress per run and overall (stderr is not a terminal here: plain lines)
+    output = result.output
+    assert "run 1/4 plain20-seed0" in output and "run 1/4 plain20-seed0 step 1/2" in output
+    assert "run 4/4 resnet56-seed0; 3 done in" in output and "overall ETA about" in output
+    assert output.count("plan: ") == 4 and "run 2/4 resnet20-seed0 eval at step 2/2" in output
     networks = ["plain20", "plain56", "resnet20", "resnet56"]
     assert sorted(p.name for p in (out / "runs").iterdir()) == [f"{n}-seed0" for n in networks]
     for name in networks:

@@ -3,6 +3,7 @@ and a writer for folders in CIFAR's real python-pickle layout."""
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,19 @@ from resdsl.train.config import TrainConfig, recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "tiny_resnet.py"
+# The device the training tests run on: the CPU here. RESDSL_TEST_DEVICE=cuda (benchmarks/gpu.sh)
+# runs the same tests through the CUDA paths: bf16 autocast, channels_last, cudnn.benchmark, pinned
+# memory, and the nvJPEG decoder when torchvision is installed. torch.compile stays off unless a
+# test asks for it (it costs a minute a network; the benchmarks time it).
+TEST_DEVICE = os.environ.get("RESDSL_TEST_DEVICE", "cpu")
+DEVICE_FLAGS = ["--device", TEST_DEVICE, "--no-compile"]
 
 
 def small(**overrides: Any) -> TrainConfig:
     """The digits recipe on the fixture, one thread, no progress bar: quick and deterministic."""
-    values: dict[str, Any] = dict(module=str(FIXTURE), threads=1, progress=False)
+    values: dict[str, Any] = dict(
+        module=str(FIXTURE), threads=1, progress=False, device=TEST_DEVICE, compile=False
+    )
     values.update(overrides)
     return recipe("digits", **values)
 

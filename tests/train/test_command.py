@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from resdsl.train.command import train
+from tests.train.conftest import DEVICE_FLAGS
 
-FAST = ["--threads", "1", "--no-progress"]
+FAST = ["--threads", "1", "--no-progress", *DEVICE_FLAGS]
 
 
 def _run(*args: str):
@@ -91,7 +92,8 @@ def test_registered_on_the_resdsl_cli() -> None:
 
 
 def test_resume_refuses_changes_to_what_is_trained(tmp_path: Path) -> None:
-    result = _run("--resume", str(tmp_path), "--steps", "10", "--batch-size", "8")
+    result = _run("--resume", str(tmp_path), "--lr", "0.3", "--batch-size", "8")
     assert result.exit_code == 2
-    assert "--batch-size, --steps cannot change them" in result.output
+    assert "--batch-size, --lr cannot change them" in result.output
+    assert "--steps or --epochs to extend the run" in result.output
     assert "--compile-mode" in result.output and "Traceback" not in result.output
