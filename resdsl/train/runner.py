@@ -1,7 +1,10 @@
 """The training run: ``train(config) -> RunSummary``; the loop itself is in ``loop.py``.
 
-    >>> from resdsl.train.config import recipe
-    >>> summary = train(recipe("digits", module="generated/resnet20.py"))  # doctest: +SKIP
+Used like this (a run of minutes, so shown rather than run as a doctest; tests/train runs it)::
+
+    from resdsl.train.config import recipe
+    summary = train(recipe("digits", module="generated/resnet20.py", steps=300))
+    summary.final_test_error, summary.out_dir
 
 NOTE: the order is "check everything, then write". The checkpoint (on resume: its schema, and the
 module it names), the generated module, the data, the weights and optimiser state, the output folder
