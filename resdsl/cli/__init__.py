@@ -32,7 +32,7 @@ COMMANDS = {
     "graph": "resdsl.cli.graph:graph",
     "ir": "resdsl.cli.ir:ir",
     "stats": "resdsl.cli.stats:stats",
-    "train": "resdsl.train.command:train",
+    "train": "resdsl.cli.train:train",
 }
 
 
@@ -68,6 +68,11 @@ class ResdslGroup(click.Group):
             return super().invoke(ctx)
         except ResdslError as error:
             raise UserError(error) from None
+        except click.UsageError as error:
+            # A wrong option or argument is bad input like any other: exit 1 with click's
+            # usage line and message. Exit status 2 is kept for bugs in resdsl.
+            error.exit_code = 1
+            raise
 
 
 @click.group(cls=ResdslGroup, context_settings={"help_option_names": ["-h", "--help"]})

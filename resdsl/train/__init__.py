@@ -18,7 +18,8 @@ staged writes, schema-checked loads), ``distributed`` (torchrun process group), 
 passes), ``plan`` (the plan printed before step 1), ``runner`` (check everything, then set up),
 ``loop`` (the iterations, evaluations, a clean stop), ``session`` (the run's records), ``progress``
 (bar, plain lines, Ctrl-C), ``report`` (metrics.jsonl, summary, an experiment's progress), ``plot``
-(Fig. 6 style PNG), ``command`` (click), ``errors`` (TrainError). See docs/train.md.
+(Fig. 6 style PNG), ``errors`` (TrainError). The click command is :mod:`resdsl.cli.train`;
+docs/train.md has every option.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import sys
 import zipfile
 
 import pytest
+from click.testing import CliRunner
 
 from resdsl.cli import cli
 from tests.conftest import ROOT
@@ -122,3 +123,12 @@ def test_the_wheel_carries_the_grammar_and_works_outside_the_checkout(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["25557032", "298"]
+
+
+def test_usage_errors_are_bad_input_not_bugs() -> None:
+    """Exit status 2 is kept for bugs in resdsl: a wrong option is exit 1, with click's usage."""
+    runner = CliRunner()
+    for args in (["check"], ["stats", "--format", "yaml", "x.res"], ["nosuch"], ["ir", "a", "b"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Usage: " in result.output and "Traceback" not in result.output

@@ -125,7 +125,7 @@ def test_diff_stage_by_stage() -> None:
 
 def test_diff_asks_which_network() -> None:
     result = run("diff", spec("cifar"), spec("cifar"))
-    assert result.exit_code == 2 and "pick one with -a/-b" in result.output
+    assert result.exit_code == 1 and "pick one with -a/-b" in result.output
     result = run("diff", spec("cifar"), spec("cifar"), "-a", "plain20", "-b", "resnet20")
     assert result.exit_code == 0 and "=" in result.output  # option A adds no parameters
 

@@ -17,8 +17,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from resdsl.cli.train import train as train_command
 from resdsl.train import checkpoint as checkpoint_module
-from resdsl.train.command import train as train_command
 from resdsl.train.data import load_cifar
 from resdsl.train.errors import TrainError
 from resdsl.train.runner import train

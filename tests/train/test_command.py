@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from resdsl.train.command import train
+from resdsl.cli.train import train
 from tests.train.conftest import DEVICE_FLAGS
 
 FAST = ["--threads", "1", "--no-progress", *DEVICE_FLAGS]

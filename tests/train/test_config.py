@@ -64,7 +64,7 @@ def test_config_does_not_import_torch() -> None:
     import subprocess
 
     code = (
-        "import resdsl.train, resdsl.train.config, resdsl.train.command, sys; "
+        "import resdsl.train, resdsl.train.config, resdsl.cli.train, sys; "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -37,7 +37,8 @@ def _torchrun(*args: str) -> list[str]:
         "--standalone",
         "--nproc_per_node=2",
         "-m",
-        "resdsl.train.command",
+        "resdsl",
+        "train",
         *args,
     ]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from resdsl.train.command import train
+from resdsl.cli.train import train
 
 torch = pytest.importorskip("torch")
 

@@ -16,8 +16,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from resdsl.cli.train import train as train_command
 from resdsl.train import loop as loop_module
-from resdsl.train.command import train as train_command
 from resdsl.train.errors import TrainError
 from resdsl.train.progress import Interrupted
 from resdsl.train.runner import train
@@ -135,7 +135,7 @@ def test_sigint_to_the_command_saves_says_how_to_continue_and_exits_130(
     args = ["--out", str(out), "--steps", "2000", "--eval-every", "1000", "--threads", "1"]
     args += DEVICE_FLAGS
     proc = subprocess.Popen(
-        [sys.executable, "-m", "resdsl.train.command", str(fixture_module), *args],
+        [sys.executable, "-m", "resdsl", "train", str(fixture_module), *args],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stderr=subprocess.PIPE,

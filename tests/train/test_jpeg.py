@@ -13,8 +13,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from resdsl.cli.train import train as train_command
 from resdsl.train import jpeg
-from resdsl.train.command import train as train_command
 from resdsl.train.folder import FolderSource, Images, crop_for
 from resdsl.train.runner import train
 from tests.train.conftest import DEVICE_FLAGS

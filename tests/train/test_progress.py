@@ -16,8 +16,8 @@ import torch
 from click.testing import CliRunner
 from rich.console import Console
 
+from resdsl.cli.train import train as train_command
 from resdsl.train import progress as progress_module
-from resdsl.train.command import train as train_command
 from resdsl.train.module import load_generated
 from resdsl.train.plan import Plan
 from resdsl.train.probe import Probe, extrapolate, probe
@@ -252,7 +252,7 @@ def test_resnet152_on_the_cpu_prints_its_plan_and_an_estimate_within_seconds(
     """The issue's case: a new user trains resnet152 on a CPU. The plan and the warning must come
     before iteration 1; a double Ctrl-C then stops it at once and leaves no folder behind."""
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "resdsl.train.command", "generated/resnet152.py"]
+    command = [sys.executable, "-m", "resdsl", "train", "generated/resnet152.py"]
     started = time.monotonic()
     proc = subprocess.Popen(
         [*command, "--out", str(out), "--device", "cpu"],  # the CPU's case, wherever tests run

@@ -127,7 +127,7 @@ def test_bad_inputs_leave_earlier_outputs_untouched(tmp_path: Path, small_config
 
 
 def _command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "resdsl.train.command", *args]
+    return [sys.executable, "-m", "resdsl", "train", *args]
 
 
 @pytest.mark.slow

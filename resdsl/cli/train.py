@@ -177,7 +177,3 @@ def _interrupted(error: KeyboardInterrupt) -> str:
     else:
         return "stopped before anything was saved; nothing was left behind"
     return f"{head}\ncontinue with: resdsl train --resume {error.out}"
-
-
-if __name__ == "__main__":  # python -m resdsl.train.command, for torchrun without the full CLI
-    train()
