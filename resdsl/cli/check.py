@@ -10,7 +10,7 @@ import click
 from resdsl.cli.options import SPECS
 
 
-@click.command()
+@click.command(short_help="Parse and validate specs; every error located.")
 @SPECS
 @click.option(
     "--format",

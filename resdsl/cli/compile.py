@@ -9,7 +9,7 @@ import click
 from resdsl.cli.options import SPECS
 
 
-@click.command("compile")
+@click.command("compile", short_help="Write one readable PyTorch module per network.")
 @SPECS
 @click.option(
     "--output",

@@ -7,7 +7,7 @@ import click
 from resdsl.cli.options import convention, convention_options
 
 
-@click.command()
+@click.command(short_help="Compare two networks' params and multiply-adds by stage.")
 @click.argument("a", metavar="A.res")
 @click.argument("b", metavar="B.res")
 @click.option("--network-a", "-a", help="The network of A.res to compare (if it has several).")

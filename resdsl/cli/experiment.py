@@ -17,12 +17,12 @@ def _depths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int
         raise click.BadParameter(f"{value!r} is not a comma-separated list of depths") from None
 
 
-@click.group()
+@click.group(short_help="Reproduce the paper's experiments.")
 def experiment() -> None:
     """Reproduce the paper's experiments with one command."""
 
 
-@experiment.command()
+@experiment.command(short_help="Plain against residual networks (Fig. 6 and 7).")
 @click.option(
     "--depths",
     default="20,56",

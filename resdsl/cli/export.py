@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 
-@click.command()
+@click.command(short_help="Export to ONNX or torch.export, checked.")
 @click.argument("module", metavar="MODULE")
 @click.option("--onnx", metavar="OUT.onnx", help="Write an ONNX file (dynamic batch).")
 @click.option("--exported", metavar="OUT.pt2", help="Write a torch.export program.")

@@ -13,7 +13,7 @@ LEVELS = ("network", "stage", "block", "layer")
 FORMATS = ("svg", "png")
 
 
-@click.command()
+@click.command(short_help="Draw networks side by side, as the paper's Fig. 3.")
 @click.argument("files", nargs=-1, required=True, metavar="FILES...")
 @click.option("--network", "-n", help="Only this network of each file (default: every one).")
 @click.option(

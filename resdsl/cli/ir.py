@@ -7,7 +7,7 @@ import json
 import click
 
 
-@click.command()
+@click.command(short_help="Show the IR, one operation a line.")
 @click.argument("file", metavar="FILE")
 @click.option("--network", "-n", help="Show this network of FILE (default: every one).")
 @click.option(

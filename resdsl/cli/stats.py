@@ -11,7 +11,7 @@ import click
 from resdsl.cli.options import convention, convention_options, memory_options
 
 
-@click.command()
+@click.command(short_help="Params, multiply-adds and memory; no model built.")
 @click.argument("files", nargs=-1, required=True, metavar="FILES...")
 @click.option("--network", "-n", help="Only this network of each file (default: every one).")
 @click.option("--per-layer", is_flag=True, help="Also list every layer with its spec line.")

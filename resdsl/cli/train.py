@@ -44,7 +44,7 @@ def _flags(names: set[str] | list[str]) -> str:
     return ", ".join("--" + name.replace("_", "-") for name in sorted(names))
 
 
-@click.command()
+@click.command(short_help="Train a generated network, with a plan and progress.")
 @click.argument("module", required=False, metavar="MODULE")
 @click.option(
     "--recipe",

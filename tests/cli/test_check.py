@@ -132,3 +132,14 @@ def test_usage_errors_are_bad_input_not_bugs() -> None:
         result = runner.invoke(cli, args)
         assert result.exit_code == 1, (args, result.output)
         assert "Usage: " in result.output and "Traceback" not in result.output
+
+
+def test_every_command_has_a_whole_summary_line() -> None:
+    """`resdsl --help` lists each command with a sentence that is not cut off."""
+    text = CliRunner().invoke(cli, ["--help"]).output
+    commands = text.split("Commands:")[1].strip().splitlines()
+    assert len(commands) >= 9
+    for line in commands:
+        assert not line.rstrip().endswith("..."), line
+    experiment = CliRunner().invoke(cli, ["experiment", "--help"]).output
+    assert "Plain against residual networks (Fig. 6 and 7)." in experiment
