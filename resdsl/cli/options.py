@@ -75,6 +75,13 @@ def memory_options(command):
             show_default=True,
             help="stages: also show activation checkpointing of every stage; implies --memory.",
         ),
+        click.option(
+            "--kernels",
+            default="cuda",
+            show_default=True,
+            help="Whose kernels run the step: cuda, or cpu (where dropout keeps its mask in the "
+            "input's dtype rather than one byte).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)

@@ -67,16 +67,17 @@ def _memory_request(flags: dict, per_layer: bool, paper: bool):
 
     memory, batch, precision = flags.pop("memory"), flags.pop("batch"), flags.pop("precision")
     optimizer, fits, checkpoint = flags.pop("optimizer"), flags.pop("fits"), flags.pop("checkpoint")
+    kernels = flags.pop("kernels")
     if checkpoint not in ("none", "stages"):
         raise ResdslError(f"--checkpoint {checkpoint}: not none or stages")
     if not (memory or batch is not None or fits is not None or checkpoint == "stages"):
-        if (precision, optimizer) != ("fp32", "sgd-momentum"):
+        if (precision, optimizer, kernels) != ("fp32", "sgd-momentum", "cuda"):
             raise ResdslError(
-                "--precision and --optimizer go with --memory (and --batch or --fits)"
+                "--precision, --optimizer and --kernels go with --memory (and --batch or --fits)"
             )
         return None
     if per_layer or paper:
         raise ResdslError("--per-layer and --table count; they do not combine with --memory")
     from resdsl.memory import request
 
-    return request(batch, precision, optimizer, fits, checkpoint == "stages")
+    return request(batch, precision, optimizer, fits, checkpoint == "stages", kernels)

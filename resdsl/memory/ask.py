@@ -23,7 +23,7 @@ from resdsl.diagnostics import ResdslError, did_you_mean, either
 from resdsl.ir import Network
 from resdsl.memory.fits import Device, Fit, fit, parse_device
 from resdsl.memory.report import CheckpointStudy, MemoryReport, checkpoint_study, training_memory
-from resdsl.memory.step import OPTIMIZERS, PRECISIONS
+from resdsl.memory.step import KERNELS, OPTIMIZERS, PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class MemoryRequest:
     optimizer: str
     device: Device | None
     checkpoint: bool  # also show every stage checkpointed
+    kernels: str = "cuda"  # whose kernels run the step
 
 
 @dataclass(frozen=True)
@@ -48,17 +49,23 @@ class MemoryView:
 
 
 def request(
-    batch: int | None, precision: str, optimizer: str, fits: str | None, checkpoint: bool
+    batch: int | None,
+    precision: str,
+    optimizer: str,
+    fits: str | None,
+    checkpoint: bool,
+    kernels: str = "cuda",
 ) -> MemoryRequest:
     """Check the options; a ResdslError names the first one that is wrong."""
     _one_of("--precision", precision, PRECISIONS)
     _one_of("--optimizer", optimizer, tuple(OPTIMIZERS))
+    _one_of("--kernels", kernels, KERNELS)
     if batch is not None and batch < 1:
         raise ResdslError(f"--batch {batch}: a batch holds at least one image")
     device = parse_device(fits) if fits is not None else None
     if batch is None and device is None:
         raise ResdslError("--memory needs --batch N, or --fits DEVICE for the largest batch")
-    return MemoryRequest(batch, precision, optimizer, device, checkpoint)
+    return MemoryRequest(batch, precision, optimizer, device, checkpoint, kernels)
 
 
 def _one_of(option: str, value: str, choices: tuple[str, ...]) -> None:
@@ -71,10 +78,11 @@ def _one_of(option: str, value: str, choices: tuple[str, ...]) -> None:
 def answer(net: Network, asked: MemoryRequest, convention: Convention | None = None) -> MemoryView:
     """The memory of ``net`` as ``asked``; without ``--batch``, at the largest batch that fits
     (at batch 1 when not even that fits, with the fit saying so)."""
-    report = training_memory(net, asked.batch or 1, asked.precision, asked.optimizer)
+    settings = (asked.precision, asked.optimizer, (), asked.kernels)
+    report = training_memory(net, asked.batch or 1, *settings)
     fitted = fit(report.trace, asked.device) if asked.device else None
     if asked.batch is None and fitted and fitted.batch > 1:
-        report = training_memory(net, fitted.batch, asked.precision, asked.optimizer)
+        report = training_memory(net, fitted.batch, *settings)
     if not asked.checkpoint:
         return MemoryView(report, fitted)
     study = checkpoint_study(net, report, convention)

@@ -65,6 +65,7 @@ class MemoryReport:
     precision: str
     optimizer: str
     checkpointed: tuple[str, ...]  # stages under activation checkpointing
+    kernels: str  # cuda or cpu: whose kernels the step runs
     params: int  # bytes, fp32
     grads: int
     optimizer_state: int
@@ -93,10 +94,11 @@ def training_memory(
     precision: str = "fp32",
     optimizer: str = "sgd-momentum",
     checkpointed: tuple[str, ...] = (),
+    kernels: str = "cuda",
 ) -> MemoryReport:
     """The memory of one training step of ``net`` at ``batch`` images (checked values: see
     :func:`resdsl.memory.check_options` for the user-facing checks)."""
-    trace = simulate(net, precision, optimizer, frozenset(checkpointed))
+    trace = simulate(net, precision, optimizer, frozenset(checkpointed), kernels)
     params = {s: 0 for s in trace.saved}
     for node in net.nodes:
         params[section(node)] = params.get(section(node), 0) + FP32 * node.op.params()
@@ -129,6 +131,7 @@ def training_memory(
         precision=precision,
         optimizer=optimizer,
         checkpointed=tuple(checkpointed),
+        kernels=kernels,
         params=total,
         grads=total,
         optimizer_state=copies * total,
@@ -182,7 +185,9 @@ def checkpoint_study(
     """What checkpointing every stage of ``net`` saves against ``plain``, and what it costs
     (the recomputed multiply-adds counted under ``convention``, conv and fc by default)."""
     names = tuple(info.path for info in net.stages)
-    report = training_memory(net, plain.batch, plain.precision, plain.optimizer, names)
+    report = training_memory(
+        net, plain.batch, plain.precision, plain.optimizer, names, plain.kernels
+    )
     counts = network_stats(net, convention or Convention())
     flops = {stage.name: stage.flops * plain.batch for stage in counts.stages}
     after = {stage.name: stage.saved for stage in report.stages}

@@ -149,19 +149,31 @@ def section(node: Node) -> str:
     return "stem" if node.section == "input" else node.section
 
 
+# Whose kernels run the step: where they keep different things (dropout's mask), the model
+# follows them. CUDA is the default: GPU memory is the question.
+KERNELS = ("cuda", "cpu")
+
+
 def simulate(
-    net: Network, precision: str, optimizer: str, checkpointed: frozenset[str] = frozenset()
+    net: Network,
+    precision: str,
+    optimizer: str,
+    checkpointed: frozenset[str] = frozenset(),
+    kernels: str = "cuda",
 ) -> Trace:
-    """Replay one steady-state training step of ``net`` (see the module NOTE)."""
+    """Replay one steady-state training step of ``net`` (see the module NOTE). ``kernels``
+    (``cuda`` or ``cpu``) says whose kernels run it, where they keep different things."""
     low = precision == "bf16-autocast"
-    return _Replay(net, low, OPTIMIZERS[optimizer], checkpointed).run()
+    return _Replay(net, low, OPTIMIZERS[optimizer], checkpointed, kernels).run()
 
 
 class _Replay:
     """The state of one replay: the heap, each node's output and dtype, what each keeps."""
 
-    def __init__(self, net: Network, low: bool, copies: int, checkpointed: frozenset[str]) -> None:
-        self.net, self.low, self.copies = net, low, copies
+    def __init__(
+        self, net: Network, low: bool, copies: int, checkpointed: frozenset[str], kernels: str
+    ) -> None:
+        self.net, self.low, self.copies, self.kernels = net, low, copies, kernels
         self.heap = _Heap()
         count = len(net.nodes)
         self.out = [0] * count  # storage of each node's output
@@ -256,7 +268,8 @@ class _Replay:
             heap.hold(key)
             kept.append(key)
         if op.extra_saved(node.shape):
-            kept.append(heap.new(0, op.extra_saved_itemsize * op.extra_saved(node.shape)))
+            itemsize = op.extra_saved_itemsize(size, self.kernels)
+            kept.append(heap.new(0, itemsize * op.extra_saved(node.shape)))
         if op.stats_saved():
             kept.append(heap.new(FP32 * op.stats_saved(), 0))
         for key_read in reading:  # the call is over

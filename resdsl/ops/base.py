@@ -29,7 +29,6 @@ class Op:
     # Training memory (resdsl.memory), measured on torch's saved tensors and allocations:
     in_place: ClassVar[bool] = False  # writes its output over its first input (ReLU, out += x)
     lowers: ClassVar[bool] = False  # bf16 autocast casts its input and weights to bf16 (conv, fc)
-    extra_saved_itemsize: ClassVar[int] = 8  # bytes per extra_saved element (int64 indices)
 
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         """The output shape, or None where the op cannot apply (a window larger than its input)."""
@@ -47,6 +46,11 @@ class Op:
     def extra_saved(self, out: Shape) -> int:
         """Elements autograd keeps beyond its input or output (max pool's argmax indices)."""
         return 0
+
+    def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
+        """Bytes per :meth:`extra_saved` element, given its input's ``itemsize`` and whose
+        ``kernels`` run the step (``cuda`` or ``cpu``): int64 indices by default."""
+        return 8
 
     def stats_saved(self) -> int:
         """fp32 elements it keeps for backward whatever the batch (batch norm's per-channel

@@ -141,7 +141,6 @@ class Dropout(Op):
     p: float
     kind: ClassVar[str] = "dropout"
     drawn: ClassVar[Drawn] = "folded"
-    extra_saved_itemsize: ClassVar[int] = 1  # its mask is bool
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
         # One multiply an element while training; torch's counters and fvcore count none,
@@ -150,6 +149,11 @@ class Dropout(Op):
 
     def extra_saved(self, out: Shape) -> int:
         return math.prod(out)  # the mask, one element per output element
+
+    def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
+        # CUDA's fused kernel keeps a bool mask; on the CPU torch draws the mask as a tensor of
+        # the input's dtype and multiplies by it (measured: benchmarks/memory.py, wrn28_10).
+        return 1 if kernels == "cuda" else itemsize
 
     def label(self) -> str:
         return f"dropout {self.p:g}"

@@ -46,7 +46,9 @@ def size(count: int) -> str:
 
 
 def title(r: MemoryReport) -> str:
-    return f"{r.name}  ({r.file}): batch {r.batch}, {r.precision}, {OPTIMIZER_NAMES[r.optimizer]}"
+    kernels = "" if r.kernels == "cuda" else f", {r.kernels} kernels"
+    optimizer = OPTIMIZER_NAMES[r.optimizer]
+    return f"{r.name}  ({r.file}): batch {r.batch}, {r.precision}, {optimizer}{kernels}"
 
 
 def peak_line(r: MemoryReport) -> str:
@@ -177,6 +179,7 @@ def as_dict(view: MemoryView) -> dict[str, Any]:
         "batch": r.batch,
         "precision": r.precision,
         "optimizer": r.optimizer,
+        "kernels": r.kernels,
         "checkpointed": list(r.checkpointed),
         "bytes": {
             "params": r.params,

@@ -52,6 +52,7 @@ SCHEMA = {
     "batch": int,
     "precision": str,
     "optimizer": str,
+    "kernels": str,
     "checkpointed": list,
     "bytes": dict,
     "peak": dict,
@@ -121,7 +122,7 @@ def test_csv_and_markdown(runner, at_root) -> None:
         (["--batch", "8", "--optimizer", "lamb"], "--optimizer lamb: not sgd, sgd-momentum"),
         (["--batch", "8", "--checkpoint", "blocks"], "--checkpoint blocks: not none or stages"),
         (["--batch", "8", "--per-layer"], "do not combine with --memory"),
-        (["--precision", "bf16-autocast"], "--precision and --optimizer go with --memory"),
+        (["--precision", "bf16-autocast"], "--precision, --optimizer and --kernels go with"),
     ],
 )
 def test_bad_values_exit_1_with_one_line(runner, at_root, args: list[str], says: str) -> None:

@@ -30,7 +30,9 @@ def test_batch_norm_keeps_fp32_statistics_and_has_buffers() -> None:
 
 def test_max_pool_keeps_int64_indices_and_global_pool_keeps_nothing() -> None:
     pool = ops.MaxPool((3, 3), (2, 2), (1, 1))
-    assert pool.extra_saved((64, 56, 56)) == 64 * 56 * 56 and pool.extra_saved_itemsize == 8
+    assert (
+        pool.extra_saved((64, 56, 56)) == 64 * 56 * 56 and pool.extra_saved_itemsize(4, "cuda") == 8
+    )
     # a 1x1 adaptive average is mean(): its backward needs the input's shape only
     assert not ops.GlobalAvgPool().keeps_input and not ops.GlobalAvgPool().keeps_output
 
@@ -47,3 +49,11 @@ def test_gradient_steps() -> None:
         (16, 32, 32),
     )
     assert ops.ZeroPad(16, 32, (1, 1)).grad_steps([(16, 8, 8)], (32, 8, 8)) == ((16, 8, 8),)
+
+
+def test_dropout_keeps_a_byte_mask_on_cuda_and_one_of_its_input_dtype_on_the_cpu() -> None:
+    dropout = ops.Dropout(0.3)
+    assert dropout.extra_saved((160, 32, 32)) == 160 * 32 * 32
+    assert dropout.extra_saved_itemsize(4, "cuda") == 1
+    assert dropout.extra_saved_itemsize(4, "cpu") == 4
+    assert dropout.extra_saved_itemsize(2, "cpu") == 2

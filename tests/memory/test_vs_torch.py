@@ -63,6 +63,6 @@ def test_gpu_mode_without_cuda_says_so(bench, tmp_path: Path, monkeypatch) -> No
 @pytest.mark.slow
 def test_speed_times_every_network(bench, capsys) -> None:
     result = bench.speed(repeat=1)
-    assert len(result["rows"]) == len(bench.networks()) == 21
+    assert len(result["rows"]) == len(bench.networks()) == 35
     assert all(row["memory_s"] > 0 and row["stats_s"] > 0 for row in result["rows"])
     assert "resnet1202" in capsys.readouterr().out
