@@ -11,7 +11,8 @@
 # 3. ResNet-20, batch 128 (CIFAR-shaped synthetic data): images/s, MFU, and the paper's CIFAR
 #    schedule (64k iterations x 128) extrapolated from 1000 timed iterations;
 # 4. ResNet-50 fed from a JPEG folder: the data pipeline alone and end to end;
-# 5. benchmarks/memory.py --gpu, if that file exists (another engineer's).
+# 5. benchmarks/memory.py --gpu (ResNet-50 bf16: predicted against max_memory_allocated);
+#    in smoke mode its CPU check on ResNet-20 instead.
 #
 # Each step runs under `timeout`, a failure is recorded and the next step runs anyway; the
 # timeouts add up to 475 s. What each step got is in OUT (JSON, logs), and OUT/summary.json lists
@@ -31,11 +32,13 @@ if [ "${GPU_SH_SMOKE:-0}" = 1 ]; then
     DEVICE=cpu AMP="" COMPILE=off R50=tests/fixtures/tiny_resnet.py R20=tests/fixtures/tiny_resnet.py
     B50=8 B20=8 STEPS50=2 STEPS20=3 WARM=1 SCHEDULE=64000 IMAGES=16 WORKERS=1
     TESTS="durations" EXACT="durations"
+    MEMORY="--networks resnet20 --no-extras --out"  # the CPU check: no CUDA to measure against
 else
     DEVICE=cuda AMP=--amp COMPILE=on R50=generated/resnet50.py R20=generated/resnet20.py
     B50=256 B20=128 STEPS50=30 STEPS20=1000 WARM=5 SCHEDULE=64000 IMAGES=1024 WORKERS=12
     TESTS="not distributed and not sigkill and not exact and not repeatable and not resnet152 and not compiled_run"
     EXACT="exact"
+    MEMORY="--gpu --json"
 fi
 
 : >"$OUT/steps.tsv"
@@ -69,7 +72,7 @@ $PY -c 'import torchvision; print(\"torchvision\", torchvision.__version__)' || 
 PARALLEL=""
 "$PY" -c "import xdist" 2>/dev/null && [ "$DEVICE" = cuda ] && PARALLEL="-n 4"
 # shellcheck disable=SC2086  # $PARALLEL is two words or none
-step tests_cuda 115 env RESDSL_TEST_DEVICE="$DEVICE" "$PY" -m pytest -q -p no:cacheprovider \
+step tests_cuda 90 env RESDSL_TEST_DEVICE="$DEVICE" "$PY" -m pytest -q -p no:cacheprovider \
     $PARALLEL tests/train -k "$TESTS" --junitxml="$OUT/tests_cuda.xml"
 step tests_cuda_exact 25 env RESDSL_TEST_DEVICE="$DEVICE" "$PY" -m pytest -q -p no:cacheprovider \
     tests/train/test_interrupt.py tests/train/test_progress.py -k "$EXACT" --junitxml="$OUT/tests_cuda_exact.xml"
@@ -88,7 +91,8 @@ bench train_imagefolder 45 "$R50" --batch-size "$B50" --steps "$STEPS50" $AMP \
     --compile off --channels-last on --data imagefolder --images "$IMAGES" --workers "$WORKERS"
 
 if [ -f benchmarks/memory.py ]; then
-    step memory 20 "$PY" benchmarks/memory.py --gpu --json "$OUT/memory.json"
+    # shellcheck disable=SC2086  # $MEMORY is two or four words
+    step memory 45 "$PY" benchmarks/memory.py $MEMORY "$OUT/memory.json"
 else
     printf 'memory\tskipped\t0\n' >>"$OUT/steps.tsv"
 fi

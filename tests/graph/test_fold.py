@@ -264,7 +264,7 @@ def test_cli_missing_dot(runner: CliRunner, tmp_path: Path, monkeypatch) -> None
 
 def test_cli_bad_suffix_and_bad_network(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["graph", "specs/resnet34.res", "-o", "fig.jpg"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # a usage error, like every bad input
     assert "unknown suffix '.jpg'" in result.stderr
     result = runner.invoke(cli, ["graph", "specs/resnet34.res", "-n", "nope"])
     assert result.exit_code == 1
