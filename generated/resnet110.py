@@ -7,6 +7,8 @@ BasicBlock blocks [18, 18, 18], shortcut A; build it with `resnet110(num_classes
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -96,6 +98,8 @@ class ResNet(nn.Module):
 
     def __init__(self, num_classes: int = 10, zero_init_residual: bool = False) -> None:
         super().__init__()
+        self.num_classes = num_classes
+        self.num_features = 64  # channels of the pooled features the fc reads
         self.conv1 = nn.Conv2d(3, 16, kernel_size=3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)
         self.relu = nn.ReLU(inplace=True)
@@ -128,7 +132,8 @@ class ResNet(nn.Module):
                 if isinstance(m, BasicBlock):
                     nn.init.constant_(m.bn2.weight, 0)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The feature map before the global pool (timm's `forward_features`)."""
         # Shapes at the spec's input, 3x32x32.
         x = self.conv1(x)  # (N, 16, 32, 32)
         x = self.bn1(x)  # (N, 16, 32, 32)
@@ -136,12 +141,44 @@ class ResNet(nn.Module):
         x = self.layer1(x)  # (N, 16, 32, 32)
         x = self.layer2(x)  # (N, 32, 16, 16)
         x = self.layer3(x)  # (N, 64, 8, 8)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The global pool, then the classifier; with `pre_logits`, the pooled features the
+        classifier would read (timm's `forward_head`)."""
         x = self.avgpool(x)  # (N, 64, 1, 1)
         x = torch.flatten(x, 1)  # (N, 64)
+        if pre_logits:
+            return x
         x = self.fc(x)  # (N, num_classes)
         return x
 
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)  # (N, 64, 8, 8)
+        x = self.forward_head(x)  # (N, num_classes)
+        return x
 
-def resnet110(num_classes: int = 10) -> ResNet:
-    """The resnet110 network of specs/resnet110.res, with a fresh initialisation."""
-    return ResNet(num_classes=num_classes)
+    def get_classifier(self) -> nn.Module:
+        """The classifier layer (timm's `get_classifier`)."""
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A freshly initialised classifier for `num_classes` outputs, on the network's device
+        and dtype (timm's `reset_classifier`); 0 removes it, so that `forward` returns the
+        pooled features."""
+        self.num_classes = num_classes
+        if num_classes == 0:
+            self.fc = nn.Identity()
+            return
+        weight = next(self.parameters())
+        self.fc = nn.Linear(
+            self.num_features, num_classes, device=weight.device, dtype=weight.dtype
+        )
+
+
+def resnet110(**kwargs: Any) -> ResNet:
+    """The resnet110 network of specs/resnet110.res, with a fresh initialisation.
+
+    Keywords go to `ResNet`: `num_classes` (10), `zero_init_residual` (False).
+    """
+    return ResNet(**kwargs)

@@ -7,6 +7,8 @@ Bottleneck blocks [3, 8, 36, 3], shortcut B; build it with `resnet152(num_classe
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -94,6 +96,8 @@ class ResNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000, zero_init_residual: bool = False) -> None:
         super().__init__()
+        self.num_classes = num_classes
+        self.num_features = 2048  # channels of the pooled features the fc reads
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
@@ -132,7 +136,8 @@ class ResNet(nn.Module):
                 if isinstance(m, Bottleneck):
                     nn.init.constant_(m.bn3.weight, 0)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The feature map before the global pool (timm's `forward_features`)."""
         # Shapes at the spec's input, 3x224x224.
         x = self.conv1(x)  # (N, 64, 112, 112)
         x = self.bn1(x)  # (N, 64, 112, 112)
@@ -142,12 +147,44 @@ class ResNet(nn.Module):
         x = self.layer2(x)  # (N, 512, 28, 28)
         x = self.layer3(x)  # (N, 1024, 14, 14)
         x = self.layer4(x)  # (N, 2048, 7, 7)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The global pool, then the classifier; with `pre_logits`, the pooled features the
+        classifier would read (timm's `forward_head`)."""
         x = self.avgpool(x)  # (N, 2048, 1, 1)
         x = torch.flatten(x, 1)  # (N, 2048)
+        if pre_logits:
+            return x
         x = self.fc(x)  # (N, num_classes)
         return x
 
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)  # (N, 2048, 7, 7)
+        x = self.forward_head(x)  # (N, num_classes)
+        return x
 
-def resnet152(num_classes: int = 1000) -> ResNet:
-    """The resnet152 network of specs/resnet152.res, with a fresh initialisation."""
-    return ResNet(num_classes=num_classes)
+    def get_classifier(self) -> nn.Module:
+        """The classifier layer (timm's `get_classifier`)."""
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A freshly initialised classifier for `num_classes` outputs, on the network's device
+        and dtype (timm's `reset_classifier`); 0 removes it, so that `forward` returns the
+        pooled features."""
+        self.num_classes = num_classes
+        if num_classes == 0:
+            self.fc = nn.Identity()
+            return
+        weight = next(self.parameters())
+        self.fc = nn.Linear(
+            self.num_features, num_classes, device=weight.device, dtype=weight.dtype
+        )
+
+
+def resnet152(**kwargs: Any) -> ResNet:
+    """The resnet152 network of specs/resnet152.res, with a fresh initialisation.
+
+    Keywords go to `ResNet`: `num_classes` (1000), `zero_init_residual` (False).
+    """
+    return ResNet(**kwargs)

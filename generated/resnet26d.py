@@ -10,6 +10,8 @@ weights, timm's too), not on its first 1x1 as He et al. 2015 do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -105,6 +107,8 @@ class ResNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000, zero_init_residual: bool = True) -> None:
         super().__init__()
+        self.num_classes = num_classes
+        self.num_features = 2048  # channels of the pooled features the fc reads
         self.conv1 = nn.Sequential(
             nn.Conv2d(3, 32, kernel_size=3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(32),
@@ -151,7 +155,8 @@ class ResNet(nn.Module):
                 if isinstance(m, Bottleneck):
                     nn.init.constant_(m.bn3.weight, 0)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The feature map before the global pool (timm's `forward_features`)."""
         # Shapes at the spec's input, 3x224x224.
         x = self.conv1(x)  # (N, 64, 112, 112)
         x = self.bn1(x)  # (N, 64, 112, 112)
@@ -161,12 +166,44 @@ class ResNet(nn.Module):
         x = self.layer2(x)  # (N, 512, 28, 28)
         x = self.layer3(x)  # (N, 1024, 14, 14)
         x = self.layer4(x)  # (N, 2048, 7, 7)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The global pool, then the classifier; with `pre_logits`, the pooled features the
+        classifier would read (timm's `forward_head`)."""
         x = self.avgpool(x)  # (N, 2048, 1, 1)
         x = torch.flatten(x, 1)  # (N, 2048)
+        if pre_logits:
+            return x
         x = self.fc(x)  # (N, num_classes)
         return x
 
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)  # (N, 2048, 7, 7)
+        x = self.forward_head(x)  # (N, num_classes)
+        return x
 
-def resnet26d(num_classes: int = 1000) -> ResNet:
-    """The resnet26d network of specs/resnet_d.res, with a fresh initialisation."""
-    return ResNet(num_classes=num_classes)
+    def get_classifier(self) -> nn.Module:
+        """The classifier layer (timm's `get_classifier`)."""
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A freshly initialised classifier for `num_classes` outputs, on the network's device
+        and dtype (timm's `reset_classifier`); 0 removes it, so that `forward` returns the
+        pooled features."""
+        self.num_classes = num_classes
+        if num_classes == 0:
+            self.fc = nn.Identity()
+            return
+        weight = next(self.parameters())
+        self.fc = nn.Linear(
+            self.num_features, num_classes, device=weight.device, dtype=weight.dtype
+        )
+
+
+def resnet26d(**kwargs: Any) -> ResNet:
+    """The resnet26d network of specs/resnet_d.res, with a fresh initialisation.
+
+    Keywords go to `ResNet`: `num_classes` (1000), `zero_init_residual` (True).
+    """
+    return ResNet(**kwargs)

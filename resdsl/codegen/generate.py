@@ -67,16 +67,27 @@ def _module(node: Node) -> str:
 
 
 def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
-    """The network class: constructor and forward lines, from the stem, stages and head."""
+    """The network class: constructor lines, and the forward split as timm splits it:
+    ``features`` (up to the map before the global pool), ``pool`` (the pool and the flatten,
+    whose output ``forward_head(x, pre_logits=True)`` returns) and ``classifier`` (the fc)."""
     init: list[str] = []
-    forward: list[str] = []
+    features: list[str] = []
+    head: list[str] = []
+    forward = features
     declared: set[str] = set()  # torchvision's one shared ReLU appears once per use in the IR
     last = {n.stage: n for n in net.nodes if n.section == "stage"}
     sequences = _sequences(net)
     final = len(net.nodes) - 1
+    shape = "?"
+    num_features = None
+    classifier: list[str] = []
+    fc = ""
     for index, node in enumerate(net.nodes):
         if node.section == "input":
             continue
+        if node.op.pools_globally and forward is features:
+            shape = shape_comment(net.nodes[node.inputs[0]].shape)
+            forward = head
         if node.section == "stage":
             stage = net.stage(node.stage)  # type: ignore[arg-type]
             layer = attribute(stage.path, stage.span)
@@ -97,8 +108,7 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
                     *(f"    {_module(member)}," for member in members),
                     ")",
                 ]
-                shape = shape_comment(members[-1].shape)
-                forward.append(f"x = self.{container}(x)" + shape)
+                forward.append(f"x = self.{container}(x)" + shape_comment(members[-1].shape))
             continue
         name = attribute(node.path, node.span)
         if name not in declared:
@@ -107,13 +117,26 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
         if not node.op.flattens:
             forward.append(f"x = self.{name}(x)" + shape_comment(node.shape))
             continue
-        if index != final:
-            raise error_at(node.span, "resdsl compile expects the fc to be the network's last op")
+        if index != final or forward is features:
+            raise error_at(
+                node.span, "resdsl compile expects the fc to be the network's last op, after a pool"
+            )
         # The pooled (C, 1, 1) map is flattened for the fc, as torchvision does.
-        features = integer(net.nodes[node.inputs[0]].shape[0], node.span)  # type: ignore[index]
-        forward.append(f"x = torch.flatten(x, 1)  # (N, {features})")
-        forward.append(f"x = self.{name}(x)  # (N, num_classes)")
-    return {"init": init, "forward": forward}
+        num_features = integer(net.nodes[node.inputs[0]].shape[0], node.span)  # type: ignore[index]
+        forward.append(f"x = torch.flatten(x, 1)  # (N, {num_features})")
+        classifier = [f"x = self.{name}(x)  # (N, num_classes)"]
+        fc = name
+    if num_features is None:
+        raise error_at(net.name_span, "resdsl compile expects the network to end in an fc")
+    return {
+        "init": init,
+        "features": features,
+        "features_shape": shape,
+        "pool": head,
+        "classifier": classifier,
+        "fc": fc,
+        "num_features": num_features,
+    }
 
 
 def _sequences(net: Network) -> dict[str, list[Node]]:
@@ -162,10 +185,14 @@ def render(network: Network, *, command: str | None = None) -> str:
     net = network_context(network, block)
     classes = integer(network.classes, span)
     net["cls"] = net_cls
+    # The spec's defaults live in the class's signature; the factory passes keywords on, as
+    # torchvision's `resnet50(**kwargs)` does.
     net["params"] = f"num_classes: int = {classes}"
+    kwargs = f"`num_classes` ({classes})"
     if block["residual"]:
         zero_init = "True" if network.block.zero_init is True else "False"
         net["params"] += f", zero_init_residual: bool = {zero_init}"
+        kwargs += f", `zero_init_residual` ({zero_init})"
     spec = _display_path(network.file)
     stats = network_stats(network)
     counts = [stage.blocks for stage in network.stages]
@@ -205,6 +232,7 @@ def render(network: Network, *, command: str | None = None) -> str:
         uses_flatten=any(node.op.flattens for node in network.nodes),
         exports=[*exports, name],
         factory_doc=f"The {name} network of {_comment(spec)}, with a fresh initialisation.",
+        factory_kwargs=f"Keywords go to `{net_cls}`: {kwargs}.",
     )
 
 

@@ -26,6 +26,9 @@ class Op:
     keeps_input: ClassVar[bool] = False  # autograd saves its input for backward
     keeps_output: ClassVar[bool] = False  # ... or its output
     flattens: ClassVar[bool] = False  # reads a (C, 1, 1) map as a (C,) vector
+    # The head's global pool: where a generated module's forward_features ends and its
+    # forward_head begins (timm's contract: the features are the map before pooling).
+    pools_globally: ClassVar[bool] = False
     # Training memory (resdsl.memory), measured on torch's saved tensors and allocations:
     in_place: ClassVar[bool] = False  # writes its output over its first input (ReLU, out += x)
     lowers: ClassVar[bool] = False  # bf16 autocast casts its input and weights to bf16 (conv, fc)

@@ -107,6 +107,7 @@ class GlobalAvgPool(Op):
 
     kind: ClassVar[str] = "avgpool"
     counted: ClassVar[Counted] = "pool"
+    pools_globally: ClassVar[bool] = True
     # torch computes a 1x1 adaptive average as mean(), whose backward needs only the shape
     keeps_input: ClassVar[bool] = False
 
