@@ -70,7 +70,14 @@ def experiment() -> None:
 @click.option(
     "--threads", type=int, default=0, show_default=True, help="CPU threads; 0 means every core."
 )
+@click.option(
+    "--redraw",
+    metavar="DIR",
+    help="Train nothing: draw Fig. 6 and Fig. 7 again from a finished experiment's folder.",
+)
+@click.pass_context
 def degradation(
+    ctx: click.Context,
     depths: tuple[int, ...],
     seeds: int,
     data: str,
@@ -81,14 +88,20 @@ def degradation(
     generated: str,
     device: str,
     threads: int,
+    redraw: str | None,
 ) -> None:
     """Plain against residual networks, the paper's Fig. 6, 7 and final errors.
 
     Trains plainD and resnetD for each depth under one recipe and writes the training and
     test error curves (Fig. 6), a table of final errors, and the standard deviations of the
-    layer responses (Fig. 7).
+    layer responses (Fig. 7). --redraw DIR draws both figures again from DIR's plan.json,
+    runs/*/metrics.jsonl and fig7.json (or the runs' checkpoints), e.g. docs/degradation/seeds3.
     """
     from resdsl.experiments.degradation import DegradationPlan, run_degradation
+
+    if redraw is not None:
+        _redraw(ctx, redraw)
+        return
 
     plan = DegradationPlan(
         depths=depths,
@@ -108,4 +121,21 @@ def degradation(
         sys.exit(130)
     click.echo(result.table_md.read_text(), nl=False)
     for path in (result.figure, result.table_md, result.table_json, result.fig7, result.fig7_json):
+        click.echo(f"wrote {path}")
+
+
+def _redraw(ctx: click.Context, folder: str) -> None:
+    """--redraw: the figures from a folder's files; every other option is the folder's own."""
+    from resdsl.experiments.figures import redraw
+    from resdsl.train.errors import TrainError
+
+    given = [
+        param.opts[0]
+        for param in ctx.command.params
+        if param.name not in ("redraw", "help")
+        and ctx.get_parameter_source(param.name or "") != click.core.ParameterSource.DEFAULT
+    ]
+    if given:
+        raise TrainError(f"--redraw takes the plan of {folder}; drop {', '.join(given)}")
+    for path in redraw(folder):
         click.echo(f"wrote {path}")

@@ -6,7 +6,8 @@ schedule (no per-network tuning), then the outputs are written into one folder::
     OUT/runs/NETWORK-seedS/   every run's metrics.jsonl, last.pt, best.pt, errors.png
     OUT/fig6.png              training (dashed) and test (bold) error; plain left, residual right
     OUT/table.md, table.json  final training and test error, mean ± std over seeds
-    OUT/fig7.png, fig7.json   std of every 3x3 layer's response (after BN, before addition/ReLU)
+    OUT/fig7.png, fig7.json   std of every 3x3 layer's response (after BN, before addition/ReLU),
+                              every seed's
 
     >>> plan = DegradationPlan(depths=(20, 56), seeds=1)
     >>> [(run.network, run.seed) for run in plan_runs(plan)]  # doctest: +NORMALIZE_WHITESPACE
@@ -155,8 +156,8 @@ class DegradationResult:
 
 def run_degradation(plan: DegradationPlan) -> DegradationResult:
     """Train every planned run, then write the figure, the table and Fig. 7; see the module doc."""
-    from resdsl.experiments.figures import layer_response_std, plot_degradation, plot_layer_std
-    from resdsl.train.report import ExperimentProgress, read_metrics
+    from resdsl.experiments.figures import draw_figures
+    from resdsl.train.report import ExperimentProgress
     from resdsl.train.runner import train
 
     out = out_dir(plan)
@@ -193,7 +194,6 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
         + "\n"
     )
     finals: dict[str, list[dict[str, Any]]] = {}
-    curves: dict[str, list[list[dict[str, Any]]]] = {}
     # runs in epochs have no step count before their data is loaded: no overall ETA for them
     lengths = [0 if r.config.epochs else r.config.steps for r in runs]
     tracker = ExperimentProgress(
@@ -230,20 +230,9 @@ def run_degradation(plan: DegradationPlan) -> DegradationResult:
                 seconds=summary.seconds,
             )
         )
-        curves.setdefault(run.network, []).append(read_metrics(summary.out_dir / "metrics.jsonl"))
     rows = tuple(table_rows(runs, finals))
     table_md, table_json = write_table(rows, out, plan)
-    figure = plot_degradation(
-        {name: mean_curve(c) for name, c in curves.items()}, out / "fig6.png", plan
-    )
-    stds = {
-        run.network: layer_response_std(Path(run.config.out or "") / "last.pt", run.config)
-        for run in runs
-        if run.seed == 0
-    }
-    fig7_json = out / "fig7.json"
-    fig7_json.write_text(json.dumps(stds, indent=2) + "\n")
-    fig7 = plot_layer_std(stds, out / "fig7.png")
+    figure, fig7, fig7_json = draw_figures(out, plan)  # from the runs' files, as --redraw does
     return DegradationResult(out, figure, table_md, table_json, fig7, fig7_json, rows)
 
 

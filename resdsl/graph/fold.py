@@ -27,12 +27,19 @@ NOTE: what is drawn, and why.
   residual function F into one box, keeping the ``+`` and the shortcut arcs; ``network``
   folds each stage into one box, summarised as Table 1 writes it, and draws no arcs.
 - Every arrow carries the shape it transports (``128x28x28``); the DOT writer leaves it off
-  identity arcs only, where it repeats the arrow beside them. Each stage is a cluster titled
-  with its name and output size (``conv3_x, 28x28``).
+  identity arcs, where it repeats the arrow beside them, and off every arrow in its compact
+  mode. Each stage is a cluster titled with its name and output size (``conv3_x, 28x28``).
+- The column enters each stage through a point of its own (an ``entry`` box), inside the
+  stage; the first block's shortcut leaves from there (the point is then a ``fork``, drawn as
+  a dot), so that no arc starts in the stage before and crosses its frame.
+- Every box has a row (:attr:`Box.row`) that names its place in terms every network shares,
+  so that side-by-side networks can be aligned layer for layer, as Fig. 3 aligns plain-34
+  with ResNet-34.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -42,7 +49,7 @@ from resdsl.ops import downsampling
 
 Level = Literal["network", "stage", "block", "layer"]
 LEVELS: tuple[str, ...] = ("network", "stage", "block", "layer")
-Kind = Literal["input", "layer", "block", "stage", "add"]
+Kind = Literal["input", "layer", "block", "stage", "add", "entry", "fork"]
 ArrowStyle = Literal["main", "identity", "projection", "pad"]
 
 # How a stage box names its blocks' shortcuts (BlockInfo.shortcut -> the paper's words).
@@ -53,12 +60,21 @@ _BOX_KINDS: dict[str, Kind] = {"circle": "add", "caption": "input"}
 
 @dataclass(frozen=True)
 class Box:
-    """One drawn node. ``key`` is unique within its diagram; ``stage`` picks its cluster."""
+    """One drawn node. ``key`` is unique within its diagram; ``stage`` picks its cluster.
+
+    ``row`` says which row of the figure the box sits on, in terms every network shares:
+    ``(0,)`` the input, ``(1, i)`` the i-th stem box, ``(2, s, b, 0, 0)`` the fork of block b
+    of stage s, ``(2, s, b, 1, i)`` its i-th layer, ``(2, s, b, 2, 0)`` its ``+``, ``(2, s)``
+    a whole stage, ``(3, i)`` the i-th head box. Rows increase along the data flow, so boxes of
+    side-by-side networks with equal rows can share a rank (plain-34's and ResNet-34's i-th
+    layers side by side, as in Fig. 3).
+    """
 
     key: str
     label: str
     kind: Kind
     stage: int | None
+    row: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,11 +116,19 @@ def fold(net: Network, level: Level = "layer") -> Diagram:
     for node, key in enumerate(group):
         if key is not None:
             members.setdefault(key, []).append(node)
-    boxes = tuple(_box(net, key, nodes) for key, nodes in members.items())
+    boxes = _boxes(net, level, members)
     arrows = _main_arrows(net, group)
     if level != "network":
-        merges = (i for i, n in enumerate(net.nodes) if len(n.inputs) > 1)
-        arrows += tuple(_shortcut_arc(net, group, i) for i in merges)
+        merges = [i for i, n in enumerate(net.nodes) if len(n.inputs) > 1]
+        entries = _entries(boxes, arrows)
+        arcs = tuple(_shortcut_arc(net, group, i, entries) for i in merges)
+        forks = {arc.tail for arc in arcs}
+        entries = {
+            tail: dataclasses.replace(e, kind="fork") if e.key in forks else e
+            for tail, e in entries.items()
+        }
+        boxes = tuple(sorted((*boxes, *entries.values()), key=lambda b: b.row))
+        arrows = _through_entries(arrows, entries) + arcs
     kind = "plain" if net.shortcut == "none" else "residual"
     return Diagram(
         name=net.name,
@@ -145,21 +169,87 @@ def _main_arrows(net: Network, group: list[str | None]) -> tuple[Arrow, ...]:
     return tuple(arrows.values())
 
 
-def _shortcut_arc(net: Network, group: list[str | None], add: int) -> Arrow:
-    """The arc from a block's input to its addition, styled by what the shortcut does."""
+def _shortcut_source(net: Network, add: int) -> tuple[int, list[Node]]:
+    """The node a block's shortcut reads, and the shortcut branch's ops (projection conv + BN,
+    or pad; none for an identity), from the addition back."""
     source = net.nodes[add].inputs[1]
-    chain: list[Node] = []  # the shortcut branch's ops (projection conv + BN, or pad), if any
+    chain: list[Node] = []
     while net.nodes[source].branch == "shortcut":
         chain.append(net.nodes[source])
         (source,) = net.nodes[source].inputs
+    return source, chain
+
+
+def _entries(boxes: Sequence[Box], arrows: Sequence[Arrow]) -> dict[str, Box]:
+    """A point where the column enters each stage, keyed by the box before it (the stem's last
+    box, or the previous stage's last). The stage's title sits beside it, and the first block's
+    shortcut leaves from it (then it is a ``fork``): so that arc stays beside its block and
+    inside its stage's frame, instead of starting in the stage before."""
+    by_key = {box.key: box for box in boxes}
+    entries = {}
+    for arrow in arrows:
+        tail, head = by_key[arrow.tail], by_key[arrow.head]
+        if head.stage is not None and tail.stage != head.stage:
+            row = (*head.row[:3], 0, 0)
+            entries[arrow.tail] = Box(f"e{head.stage}", "", "entry", head.stage, row)
+    return entries
+
+
+def _through_entries(arrows: tuple[Arrow, ...], entries: dict[str, Box]) -> tuple[Arrow, ...]:
+    """The main arrows, with the arrow into each stage passing through its entry point."""
+    routed: list[Arrow] = []
+    for arrow in arrows:
+        entry = entries.get(arrow.tail)
+        if entry is None:
+            routed.append(arrow)
+        else:
+            routed += [
+                Arrow(arrow.tail, entry.key, arrow.shape),
+                Arrow(entry.key, arrow.head, arrow.shape),
+            ]
+    return tuple(routed)
+
+
+def _shortcut_arc(
+    net: Network, group: list[str | None], add: int, entries: dict[str, Box]
+) -> Arrow:
+    """The arc from a block's input to its addition, styled by what the shortcut does; from
+    the stage's entry point where the input is the stage before's last box."""
+    source, chain = _shortcut_source(net, add)
     shape = chain[0].shape if chain else net.nodes[source].shape
     tail, head = group[source], group[add]
     assert tail is not None and head is not None  # neither is on a shortcut branch
+    if tail in entries and entries[tail].stage == net.nodes[add].stage:
+        tail = entries[tail].key
     if not chain:
         return Arrow(tail, head, shape, "identity")
     label = " + ".join(n.op.label() for n in reversed(chain) if n.op.drawn != "folded")
     style: ArrowStyle = "projection" if any(n.op.weighted for n in chain) else "pad"
     return Arrow(tail, head, shape, style, label)
+
+
+def _boxes(net: Network, level: Level, members: dict[str, list[int]]) -> tuple[Box, ...]:
+    """A box per group of IR nodes, each on its row (see :class:`Box`): stem and head boxes
+    counted in order, a block's layers counted from its first, its ``+`` after them."""
+    counts: dict[tuple[int, ...], int] = {}
+    boxes = []
+    for key, nodes in members.items():
+        box, node = _box(net, key, nodes), net.nodes[nodes[0]]
+        if node.section == "input":
+            row: tuple[int, ...] = (0,)
+        elif node.section != "stage":
+            section = (1,) if node.section == "stem" else (3,)
+            row = (*section, counts.get(section, 0))
+        elif level == "network":
+            row = (2, node.stage or 0)
+        elif box.kind == "add":
+            row = (2, node.stage or 0, node.block or 0, 2, 0)
+        else:
+            block = (2, node.stage or 0, node.block or 0, 1)
+            row = (*block, counts.get(block, 0))
+        counts[row[:-1]] = row[-1] + 1
+        boxes.append(dataclasses.replace(box, row=row))
+    return tuple(boxes)
 
 
 def _box(net: Network, key: str, nodes: Sequence[int]) -> Box:

@@ -1,9 +1,10 @@
 """Training and test error against iterations, drawn like Fig. 6 of the paper.
 
 Thin dashed lines for training error, bold lines for test error, iterations in units of 1e4 on the
-x axis, error in percent on the y axis. :func:`draw_runs` draws runs on one axis (one colour each);
-:func:`plot_runs` makes a figure of it (every run's ``errors.png``), and the degradation
-experiment's Fig. 6 puts plain and residual runs on two axes with it.
+x axis, error in percent on the y axis. :func:`draw_runs` draws runs on one axis (one colour each),
+each run one curve or the mean of several seeds with their range shaded; :func:`plot_runs` makes a
+figure of it (every run's ``errors.png``), and the degradation experiment's Fig. 6 puts plain and
+residual runs on two axes with it.
 """
 
 from __future__ import annotations
@@ -23,9 +24,19 @@ from resdsl.train.checkpoint import atomic_write
 Records = Sequence[Mapping[str, Any]]
 
 
-def draw_runs(ax: Any, runs: Mapping[str, Records], longest: int) -> None:
+def draw_runs(
+    ax: Any,
+    runs: Mapping[str, Records],
+    longest: int,
+    seeds: Mapping[str, Sequence[Records]] | None = None,
+    fontsize: float = 8,
+) -> None:
     """Each run's train (thin dashed) and test (bold) error on ``ax``, in percent; the x axis in
-    units of 1e4 iterations once ``longest`` (the longest run's steps) reaches 2e4."""
+    units of 1e4 iterations once ``longest`` (the longest run's steps) reaches 2e4.
+
+    ``seeds`` maps a run's label to the curves it is the mean of: their range (lowest to highest
+    at each evaluation) is shaded around the mean, the test error's darker than the training's.
+    """
     scale = 1e4 if longest >= 2e4 else 1.0
     for colour, (label, records) in zip(plt.cm.tab10.colors, runs.items(), strict=False):
         steps = [r["step"] / scale for r in records]
@@ -33,11 +44,19 @@ def draw_runs(ax: Any, runs: Mapping[str, Records], longest: int) -> None:
         test = [100 * r["test_error"] for r in records]
         ax.plot(steps, train, linestyle="--", linewidth=1, color=colour)
         ax.plot(steps, test, linestyle="-", linewidth=2, color=colour, label=label)
-    ax.set_xlabel("iter. (1e4)" if scale > 1 else "iter.")
-    ax.set_ylabel("error (%)")
+        curves = (seeds or {}).get(label, ())
+        if len(curves) > 1:
+            for key, alpha in (("train_error", 0.10), ("test_error", 0.22)):
+                values = [[100 * r[key] for r in c] for c in curves]
+                low = [min(v) for v in zip(*values, strict=True)]
+                high = [max(v) for v in zip(*values, strict=True)]
+                ax.fill_between(steps, low, high, color=colour, alpha=alpha, linewidth=0)
+    ax.set_xlabel("iter. (1e4)" if scale > 1 else "iter.", fontsize=fontsize + 1)
+    ax.set_ylabel("error (%)", fontsize=fontsize + 1)
+    ax.tick_params(labelsize=fontsize)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
-    ax.legend(title="dashed: train, bold: test", fontsize=8, title_fontsize=8)
+    ax.legend(title="dashed: train, bold: test", fontsize=fontsize, title_fontsize=fontsize)
 
 
 def plot_runs(runs: Mapping[str, Records], path: Path, title: str = "") -> Path:

@@ -158,9 +158,9 @@ def test_degradation_pipeline_four_runs_figure_and_table(
         assert 0 <= row["train_error_mean"] <= 1 and 0 <= row["test_error_mean"] <= 1
     table = (out / "table.md").read_text()
     assert all(f"| {n} |" in table for n in networks) and "training error" in table
-    stds = json.loads((out / "fig7.json").read_text())
-    # stem + two 3x3 layers per block: 19 responses for 20 layers, 55 for 56
-    assert {n: len(v) for n, v in stds.items()} == {
+    stds = json.loads((out / "fig7.json").read_text())["stds"]
+    # stem + two 3x3 layers per block: 19 responses for 20 layers, 55 for 56; seed 0's
+    assert {n: len(v["0"]) for n, v in stds.items()} == {
         "plain20": 19, "resnet20": 19, "plain56": 55, "resnet56": 55,
     }  # fmt: skip
-    assert all(s > 0 for v in stds.values() for s in v)
+    assert all(s > 0 for v in stds.values() for s in v["0"])

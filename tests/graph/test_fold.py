@@ -1,70 +1,36 @@
-"""The graph pass (resdsl.graph: fold and DOT) and the ``resdsl graph`` command.
+"""The graph pass: fold (IR -> boxes and arrows) and DOT text.
 
-Node and edge counts are derived from the architecture in each test, not snapshotted: a
-residual network with B blocks of k convolutions, S stem layers and the two head layers draws
-1 (image) + S + B(k + 1) + 2 boxes at the layer level (each block: its convs and its ``+``),
-and its main data flow is one chain through them (boxes - 1 arrows) plus one shortcut arc per
-block.
+Counts are derived from the architecture in each test, not snapshotted: a residual network
+with B blocks of k convolutions, S stem layers and the two head layers draws 1 (image) + S +
+B(k + 1) + 2 boxes at the layer level (each block: its convs and its ``+``); its column is one
+chain of arrows through them (boxes - 1, each arrow into a stage passing through the stage's
+entry point) plus one shortcut arc per block. The layout (rows, titles, arcs inside stages) is
+tested in test_layout.py, the command in test_command.py.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from click.testing import CliRunner
 
-from resdsl.cli import cli
-from resdsl.graph.dot import GraphvizNotFound, quote, render, to_dot
+from resdsl.graph.dot import quote, to_dot
 from resdsl.graph.fold import fold
 from resdsl.ir import Network
 from resdsl.ops import AvgPool, Linear, MaxPool
-from resdsl.pipeline import check_or_raise
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-NODE = re.compile(r'^\s*"([^"]+)" \[(.*)\];$')
-EDGE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)" \[(.*)\];$')
+from tests.graph.dotfile import arcs, blocks_with_shortcuts, column, network, parse, styled
 
 
-@functools.cache
-def network(spec: str, name: str | None = None) -> Network:
-    (graph,) = check_or_raise(ROOT / "specs" / f"{spec}.res", name)
-    return graph
+def stages(graph: Network) -> int:
+    """One entry point per stage, at the layer and block levels."""
+    return len(graph.stages)
 
 
-def parse(dot: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
-    """The DOT's nodes (id -> attributes) and edges (tail, head, attributes), line by line."""
-    nodes = {m[1]: m[2] for line in dot.splitlines() if (m := NODE.match(line))}
-    edges = [(m[1], m[2], m[3]) for line in dot.splitlines() if (m := EDGE.match(line))]
-    return nodes, edges
-
-
-def styled(edges: list[tuple[str, str, str]], style: str) -> list[tuple[str, str, str]]:
-    return [e for e in edges if f"style={style}" in e[2]]
-
-
-def arcs(edges: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """Shortcut arcs: the only edges drawn from port to port beside the column."""
-    return [e for e in edges if "tailport=e" in e[2]]
-
-
-def blocks_with_shortcuts(graph: Network) -> int:
-    """One arc per block of a residual network (16 in a 34-layer one), none in a plain one."""
-    return sum(b.shortcut != "none" for b in graph.blocks)
-
-
-# resnet20: a 3x3 conv stem (S = 1), 3 stages of n = 3 basic blocks (B = 9, k = 2).
+# resnet20: a 3x3 conv stem (S = 1), 3 stages of n = 3 basic blocks (B = 9, k = 2); an
+# entry point per stage at the layer and block levels.
 RESNET20 = {
-    "layer": (1 + 1 + 9 * (2 + 1) + 2, 9),  # boxes; shortcut arcs
-    "block": (1 + 1 + 9 * (1 + 1) + 2, 9),  # each block: its F box and its +
-    "stage": (1 + 1 + 9 * (1 + 1) + 2, 9),  # an alias of block
-    "network": (1 + 1 + 3 + 2, 0),  # one box per stage, no arcs
+    "layer": (1 + 1 + 3 + 9 * (2 + 1) + 2, 9),  # boxes; shortcut arcs
+    "block": (1 + 1 + 3 + 9 * (1 + 1) + 2, 9),  # each block: its F box and its +
+    "stage": (1 + 1 + 3 + 9 * (1 + 1) + 2, 9),  # an alias of block
+    "network": (1 + 1 + 3 + 2, 0),  # one box per stage, no arcs, no entry points
 }
 
 
@@ -74,7 +40,9 @@ def test_resnet20_counts(level: str) -> None:
     nodes, edges = parse(to_dot([network("cifar", "resnet20")], level))
     assert len(nodes) == boxes
     assert len(arcs(edges)) == shortcuts
-    assert len(edges) == (boxes - 1) + shortcuts
+    assert len(column(edges)) == boxes - 1
+    labelled = len(styled(edges, "dotted")) // 2  # option A: to the label, then to the +
+    assert len(edges) == (boxes - 1) + shortcuts + labelled
 
 
 @pytest.mark.parametrize(
@@ -91,9 +59,11 @@ def test_resnet20_counts(level: str) -> None:
 def test_counts_follow_the_architecture(spec: str, name: str | None, level: str, boxes: int):
     graph = network(spec, name)
     shortcuts = 0 if level == "network" else blocks_with_shortcuts(graph)
+    boxes += 0 if level == "network" else stages(graph)
     nodes, edges = parse(to_dot([graph], level))
     assert len(nodes) == boxes
-    assert len(edges) == boxes - 1 + shortcuts
+    assert len(column(edges)) == boxes - 1
+    assert len(arcs(edges)) == shortcuts
 
 
 @pytest.mark.parametrize("level", ["layer", "block"])
@@ -110,8 +80,8 @@ def test_counts_follow_the_architecture(spec: str, name: str | None, level: str,
 def test_shortcut_styles(spec: str, name: str | None, dashed: int, dotted: int, level: str):
     graph = network(spec, name)
     _, edges = parse(to_dot([graph], level))
-    assert len(styled(edges, "dashed")) == dashed
-    assert len(styled(edges, "dotted")) == dotted
+    assert len(styled(arcs(edges), "dashed")) == dashed
+    assert len(styled(arcs(edges), "dotted")) == dotted
     assert len(arcs(edges)) == blocks_with_shortcuts(graph)
 
 
@@ -136,7 +106,7 @@ def test_zero_padding_is_labelled() -> None:
 
 def test_labels_and_clusters_as_the_paper_writes_them() -> None:
     diagram = fold(network("resnet34"), "layer")
-    labels = [b.label for b in diagram.boxes]
+    labels = [b.label for b in diagram.boxes if b.kind not in ("entry", "fork")]
     assert labels[:4] == ["image", "7x7 conv, 64, /2", "pool, /2", "3x3 conv, 64"]
     assert labels[-2:] == ["avg pool", "fc 1000"]
     assert "3x3 conv, 128, /2" in labels
@@ -152,9 +122,47 @@ def test_labels_and_clusters_as_the_paper_writes_them() -> None:
     assert all(a.shape for a in diagram.arrows)
 
 
+def test_rows_follow_the_data_flow_and_name_the_same_layer_in_every_network() -> None:
+    plain, residual = fold(network("plain34"), "layer"), fold(network("resnet34"), "layer")
+    for diagram in (plain, residual):
+        rows = [box.row for box in diagram.boxes]
+        assert rows == sorted(rows) and len(set(rows)) == len(rows)
+    # conv3_x's first block: its entry, two layers, and (residual only) its +
+    assert [b.row for b in residual.boxes if b.row[:3] == (2, 2, 0)] == [
+        (2, 2, 0, 0, 0),
+        (2, 2, 0, 1, 0),
+        (2, 2, 0, 1, 1),
+        (2, 2, 0, 2, 0),
+    ]
+    assert [b.row for b in plain.boxes if b.row[:3] == (2, 2, 0)] == [
+        (2, 2, 0, 0, 0),
+        (2, 2, 0, 1, 0),
+        (2, 2, 0, 1, 1),
+    ]
+    same = {b.row: b.label for b in plain.boxes} | {b.row: b.label for b in residual.boxes}
+    assert all(same[b.row] == b.label for b in plain.boxes)  # equal rows, equal layers
+
+
+def test_a_stage_is_entered_through_a_point_its_first_shortcut_leaves_from() -> None:
+    diagram = fold(network("resnet34"), "layer")
+    points = [b for b in diagram.boxes if b.kind in ("entry", "fork")]
+    assert [(b.key, b.kind, b.stage) for b in points] == [
+        ("e1", "fork", 1),
+        ("e2", "fork", 2),
+        ("e3", "fork", 3),
+        ("e4", "fork", 4),
+    ]
+    stage = {b.key: b.stage for b in diagram.boxes}
+    shortcuts = [a for a in diagram.arrows if a.style != "main"]
+    assert all(stage[a.tail] == stage[a.head] for a in shortcuts)  # no arc leaves its stage
+    assert [a.tail for a in shortcuts if a.style == "projection"] == ["e2", "e3", "e4"]
+    plain = fold(network("plain34"), "layer")
+    assert {b.kind for b in plain.boxes if b.key.startswith("e")} == {"entry"}
+
+
 def test_block_and_stage_labels() -> None:
     graph = network("resnet50")
-    block = fold(graph, "block").boxes[3]
+    block = fold(graph, "block").boxes[4]  # image, 7x7 conv, pool, conv2_x's entry point
     assert block.label == "1x1 conv, 64\n3x3 conv, 64\n1x1 conv, 256"
     stage = fold(graph, "network").boxes[4]
     assert stage.label == "conv3_x, /2\n1x1, 128\n3x3, 128\n1x1, 512  x 4\n1 projection, 3 identity"
@@ -166,15 +174,6 @@ def test_layer_label_of_a_strided_pool_and_non_global_avgpool() -> None:
     assert Linear(64, 10).label() == "fc 10"
 
 
-def test_side_by_side_columns_in_order() -> None:
-    dot = to_dot([network("plain34"), network("resnet34")])
-    assert dot.index('"cluster_c0"') < dot.index('"cluster_c1"')
-    assert 'label="34-layer plain\\n(plain34)"' in dot
-    assert '{ rank=same; "c0_n0" -> "c1_n0" [style=invis]; }' in dot
-    nodes, _ = parse(dot)
-    assert len(nodes) == (1 + 2 + 16 * 2 + 2) + (1 + 2 + 16 * 3 + 2)
-
-
 def test_quote_escapes() -> None:
     assert quote('a "b"\\c\nd') == '"a \\"b\\"\\\\c\\nd"'
 
@@ -182,133 +181,3 @@ def test_quote_escapes() -> None:
 def test_unknown_level() -> None:
     with pytest.raises(ValueError, match="unknown level"):
         fold(network("resnet34"), "everything")  # type: ignore[arg-type]
-
-
-def need_dot() -> str:
-    """Graphviz's dot: skipped with a reason where it is absent, but never in CI, which has it."""
-    dot = shutil.which("dot")
-    if dot is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "Graphviz 'dot' is missing in CI; the Makefile's graphviz target installs it"
-            )
-        pytest.skip("Graphviz 'dot' is not installed (apt-get install graphviz)")
-    return dot
-
-
-def test_svg_renders() -> None:
-    need_dot()
-    svg = render(to_dot([network("cifar", "resnet20")], "layer"), "svg").decode()
-    assert "<svg" in svg
-    assert "3x3 conv, 32, /2" in svg
-    assert "zero&#45;pad, 32, /2" in svg or "zero-pad, 32, /2" in svg
-
-
-def test_render_without_dot(monkeypatch) -> None:
-    monkeypatch.setattr("resdsl.graph.dot.shutil.which", lambda name: None)
-    with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
-        render("digraph {}", "svg")
-
-
-# --- the command ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def runner(monkeypatch) -> CliRunner:
-    monkeypatch.chdir(ROOT)  # relative spec paths, as a user types them
-    return CliRunner()
-
-
-def test_cli_dot_to_stdout(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["graph", "specs/cifar.res", "-n", "resnet20"])
-    assert result.exit_code == 0, result.output
-    nodes, edges = parse(result.stdout)
-    assert (len(nodes), len(edges)) == (31, 39)
-
-
-def test_cli_writes_dot_file(runner: CliRunner, tmp_path: Path) -> None:
-    out = tmp_path / "r20.dot"
-    args = ["graph", "specs/cifar.res", "-n", "resnet20", "--level", "network", "-o", str(out)]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    assert out.read_text().startswith("digraph resdsl {")
-    assert "resnet20 (network level)" in result.stderr
-
-
-def test_cli_side_by_side_svg(runner: CliRunner, tmp_path: Path) -> None:
-    need_dot()
-    out = tmp_path / "fig3.svg"
-    result = runner.invoke(
-        cli, ["graph", "specs/plain34.res", "specs/resnet34.res", "-o", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    svg = out.read_text()
-    assert "34&#45;layer plain" in svg or "34-layer plain" in svg
-    assert "(resnet34)" in svg
-
-
-def test_cli_missing_dot(runner: CliRunner, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no dot to be found
-    out = tmp_path / "r20.png"
-    result = runner.invoke(cli, ["graph", "specs/cifar.res", "-n", "resnet20", "-o", str(out)])
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
-    assert "apt-get install graphviz" in result.stderr
-    assert "brew install graphviz" in result.stderr
-    assert not out.exists()
-    # .dot needs no Graphviz
-    dot = tmp_path / "r20.dot"
-    result = runner.invoke(cli, ["graph", "specs/cifar.res", "-n", "resnet20", "-o", str(dot)])
-    assert result.exit_code == 0 and dot.exists()
-
-
-def test_cli_bad_suffix_and_bad_network(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["graph", "specs/resnet34.res", "-o", "fig.jpg"])
-    assert result.exit_code == 1  # a usage error, like every bad input
-    assert "unknown suffix '.jpg'" in result.stderr
-    result = runner.invoke(cli, ["graph", "specs/resnet34.res", "-n", "nope"])
-    assert result.exit_code == 1
-    assert "nope" in result.stderr
-
-
-def test_graph_never_imports_torch(tmp_path: Path) -> None:
-    code = (
-        "import sys\n"
-        "from resdsl.cli import cli\n"
-        f"cli(['graph', 'specs/resnet34.res', '-o', {str(tmp_path / 'x.dot')!r}],"
-        " standalone_mode=False)\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
-
-
-def test_committed_figure_is_up_to_date() -> None:
-    """docs/fig3.dot is the source of docs/fig3.svg/.png; a change to the drawing shows here."""
-    committed = (ROOT / "docs" / "fig3.dot").read_text()
-    fresh = to_dot([network("plain34"), network("resnet34")], "layer")
-    assert fresh == committed, "regenerate docs/fig3.*: see docs/graph.md"
-
-
-def test_arc_labels_in_dot() -> None:
-    """Projection and padding arcs say what they do and their shape; identity arcs say nothing."""
-    _, edges = parse(to_dot([network("resnet34")], "layer"))
-    assert [e[2].split('"')[1] for e in styled(edges, "dashed")] == [
-        "1x1 conv, 128, /2, 128x28x28",
-        "1x1 conv, 256, /2, 256x14x14",
-        "1x1 conv, 512, /2, 512x7x7",
-    ]
-    identity = [e for e in arcs(edges) if "style=" not in e[2]]
-    assert len(identity) == 16 - 3
-    assert not any("label=" in e[2] for e in identity)
-
-
-def test_cli_dot_that_fails(runner: CliRunner, tmp_path: Path, monkeypatch) -> None:
-    false = shutil.which("false")
-    if false is None:
-        pytest.skip("no 'false' executable to stand in for a failing dot")
-    monkeypatch.setattr("resdsl.graph.dot.shutil.which", lambda name: false)
-    out = tmp_path / "r20.svg"
-    result = runner.invoke(cli, ["graph", "specs/cifar.res", "-n", "resnet20", "-o", str(out)])
-    assert result.exit_code == 1
-    assert "dot -Tsvg failed" in result.stderr
-    assert not out.exists()
