@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from resdsl.experiments.degradation import KINDS, DegradationPlan, PlannedRun, plan_runs
+from resdsl.experiments.plan import KINDS, DegradationPlan, PlannedRun, plan_runs
 from resdsl.train.config import TrainConfig
 from resdsl.train.errors import TrainError
 
@@ -91,7 +91,6 @@ def plot_degradation(curves: Curves, path: Path, plan: DegradationPlan) -> Path:
 def degradation_figure(curves: Curves, plan: DegradationPlan) -> Any:
     """Fig. 6, a matplotlib Figure: plain nets left, residual right; dashed thin training
     error, bold test error; with several seeds, their mean, and their range shaded."""
-    from resdsl.experiments.degradation import mean_curve
     from resdsl.train.plot import draw_runs, plt
 
     longest = max((r["step"] for c in curves.values() for s in c for r in s), default=1)
@@ -306,3 +305,19 @@ def _band(ax: Any, seeds: Sequence[Sequence[float]], colour: str, style: str, la
     if len(seeds) > 1:
         low, high = [min(v) for v in per_layer], [max(v) for v in per_layer]
         ax.fill_between(layers, low, high, color=colour, alpha=0.2, linewidth=0)
+
+
+def mean_curve(runs: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The seeds' curves averaged point by point (every seed evaluates at the same steps)."""
+    steps = [[r["step"] for r in curve] for curve in runs]
+    if any(s != steps[0] for s in steps):
+        raise TrainError("the seeds' runs were evaluated at different steps; cannot average them")
+    length = len(steps[0])
+    return [
+        dict(
+            step=runs[0][i]["step"],
+            train_error=statistics.fmean(r[i]["train_error"] for r in runs),
+            test_error=statistics.fmean(r[i]["test_error"] for r in runs),
+        )
+        for i in range(length)
+    ]

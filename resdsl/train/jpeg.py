@@ -8,7 +8,7 @@ resize), so here the workers only read each file's bytes, and the main process:
 1. decodes the whole batch of JPEGs at once with nvJPEG,
    ``torchvision.io.decode_jpeg(list_of_byte_tensors, device="cuda")``;
 2. takes each image's crop from the same pure function of (seed, image size) as the PIL path
-   (``folder.crop_for``), so data order and augmentation stay a function of (seed, step, rank) and
+   (``crop.crop_for``), so data order and augmentation stay a function of (seed, step, rank) and
    resuming stays exact; it crops the region in the decoded image and resizes it to the input
    size (bilinear, antialiased when shrinking), mirrors it if the coin says so;
 3. stacks and normalises the batch on the GPU.
@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from resdsl.train.config import TrainConfig
+from resdsl.train.crop import crop_for, unreadable
 from resdsl.train.errors import TrainError
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -68,7 +69,6 @@ class EncodedImages(Dataset):
         return len(self.samples)
 
     def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, bool, int, int, int, str]:
-        from resdsl.train.folder import unreadable
 
         index, seed = item
         path, label = self.samples[index]
@@ -136,10 +136,9 @@ def crop_batch(
 ) -> torch.Tensor:
     """N x C x H x W float in [0, 1]: each image cropped, resized and maybe flipped on its device.
 
-    The crop is ``folder.crop_for``'s window, mapped back into the decoded image (a resize of the
+    The crop is ``crop.crop_for``'s window, mapped back into the decoded image (a resize of the
     whole image followed by a crop equals a crop of the matching region followed by the resize).
     """
-    from resdsl.train.folder import crop_for
 
     h, w = input_hw
     out = []

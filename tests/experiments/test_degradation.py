@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from resdsl.cli import cli
-from resdsl.experiments.degradation import DegradationPlan, mean_curve, plan_runs, schedule
-from resdsl.experiments.figures import response_layers
+from resdsl.experiments.figures import mean_curve, response_layers
+from resdsl.experiments.plan import DegradationPlan, plan_runs, schedule
 from resdsl.train.errors import TrainError
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from resdsl.cli.train import train as train_command
 from resdsl.train import jpeg
-from resdsl.train.folder import FolderSource, Images, crop_for
+from resdsl.train.crop import crop_for
+from resdsl.train.folder import FolderSource, Images
 from resdsl.train.runner import train
 from tests.train.conftest import DEVICE_FLAGS
 
