@@ -33,7 +33,8 @@ from resdsl.memory.report import (
     checkpoint_study,
     training_memory,
 )
-from resdsl.memory.step import OPTIMIZERS, PRECISIONS, Event, Trace, simulate
+from resdsl.memory.step import simulate
+from resdsl.memory.trace import OPTIMIZERS, PRECISIONS, Event, Trace
 
 __all__ = [
     "ASSUMPTIONS",

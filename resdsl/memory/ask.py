@@ -23,7 +23,7 @@ from resdsl.diagnostics import ResdslError, did_you_mean, either
 from resdsl.ir import Network
 from resdsl.memory.fits import Device, Fit, fit, parse_device
 from resdsl.memory.report import CheckpointStudy, MemoryReport, checkpoint_study, training_memory
-from resdsl.memory.step import KERNELS, OPTIMIZERS, PRECISIONS
+from resdsl.memory.trace import KERNELS, OPTIMIZERS, PRECISIONS
 
 
 @dataclass(frozen=True)

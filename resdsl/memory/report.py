@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from resdsl.costs import Convention, network_stats
 from resdsl.ir import Network
-from resdsl.memory.step import FP32, OPTIMIZERS, Trace, Where, section, simulate
+from resdsl.memory.step import simulate
+from resdsl.memory.trace import FP32, OPTIMIZERS, Trace, Where, section
 
 ASSUMPTIONS = (
     "one step as resdsl's runner takes it, eager (no torch.compile), one device: forward and "

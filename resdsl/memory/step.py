@@ -44,114 +44,9 @@ allocations (``benchmarks/memory.py`` checks the result end to end):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, NamedTuple
 
 from resdsl.ir import Network, Node
-
-Precision = Literal["fp32", "bf16-autocast"]
-Optimizer = Literal["sgd", "sgd-momentum", "adam"]
-Phase = Literal["forward", "backward", "step"]
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16-autocast")
-# Optimiser state per parameter, in fp32 copies of the parameters.
-OPTIMIZERS: dict[str, int] = {"sgd": 0, "sgd-momentum": 1, "adam": 2}
-FP32, BF16, INT64 = 4, 2, 8
-
-
-# phase; section (stem, layer1 ... head); the node's path (or loss, zero_grad, step)
-Where = tuple[Phase, str, str]
-
-
-class Event(NamedTuple):
-    """The live bytes right after one allocation: ``fixed + per_sample * batch``."""
-
-    fixed: int
-    per_sample: int
-    where: Where
-
-    @property
-    def phase(self) -> Phase:
-        return self.where[0]
-
-    @property
-    def section(self) -> str:
-        return self.where[1]
-
-    @property
-    def at(self) -> str:
-        """The module path of the node being run, or loss, zero_grad, step."""
-        return self.where[2]
-
-    def at_batch(self, batch: int) -> int:
-        return self.fixed + self.per_sample * batch
-
-
-@dataclass(frozen=True)
-class Trace:
-    """A replayed step: its events, and what was resident before it began."""
-
-    rows: tuple[tuple[int, int, Where], ...]  # the events as plain tuples, cheap to make
-    saved: dict[str, tuple[int, int]]  # per section: (fixed, per-sample) bytes kept for backward
-    resident: tuple[int, int]  # bytes alive before the step: weights, state, last gradients, batch
-
-    @property
-    def events(self) -> list[Event]:
-        return [Event(*row) for row in self.rows]
-
-    def peak(self, batch: int, rows: Sequence[tuple[int, int, Where]] | None = None) -> Event:
-        """The event (of ``rows``, else all) with the most live bytes at ``batch``; the first
-        of equals."""
-        rows = self.rows if rows is None else rows
-        return Event(*max(rows, key=lambda e: e[0] + e[1] * batch))
-
-
-class _Heap:
-    """Storages and their holders; records an :class:`Event` after each allocation."""
-
-    def __init__(self) -> None:
-        self.sizes: list[tuple[int, int]] = []
-        self.holders: list[int] = []
-        self.fixed = self.per_sample = 0
-        self.events: list[tuple[int, int, Where]] = []
-        self.where: Where = ("forward", "stem", "")
-
-    def new(self, fixed: int, per_sample: int, holders: int = 1, record: bool = True) -> int:
-        self.sizes.append((fixed, per_sample))
-        self.holders.append(holders)
-        self.fixed += fixed
-        self.per_sample += per_sample
-        if record:
-            self.events.append((self.fixed, self.per_sample, self.where))
-        return len(self.sizes) - 1
-
-    def hold(self, key: int, count: int = 1) -> None:
-        self.holders[key] += count
-
-    def drop(self, key: int | None) -> None:
-        if key is None:
-            return
-        self.holders[key] -= 1
-        if self.holders[key] == 0:
-            fixed, per_sample = self.sizes[key]
-            self.fixed -= fixed
-            self.per_sample -= per_sample
-
-
-def _elements(shape: Sequence[int]) -> int:
-    return math.prod(shape)
-
-
-def section(node: Node) -> str:
-    """The report's section of a node: the input counts with the stem (as in :mod:`stats`)."""
-    if node.section == "stage":
-        return f"layer{node.stage}"
-    return "stem" if node.section == "input" else node.section
-
-
-# Whose kernels run the step: where they keep different things (dropout's mask), the model
-# follows them. CUDA is the default: GPU memory is the question.
-KERNELS = ("cuda", "cpu")
+from resdsl.memory.trace import BF16, FP32, INT64, OPTIMIZERS, Heap, Phase, Trace, section
 
 
 def simulate(
@@ -174,7 +69,7 @@ class _Replay:
         self, net: Network, low: bool, copies: int, checkpointed: frozenset[str], kernels: str
     ) -> None:
         self.net, self.low, self.copies, self.kernels = net, low, copies, kernels
-        self.heap = _Heap()
+        self.heap = Heap()
         count = len(net.nodes)
         self.out = [0] * count  # storage of each node's output
         self.itemsize = [FP32] * count  # bytes per element of each node's output
@@ -186,7 +81,7 @@ class _Replay:
                 self.uses[i] += 1
         self.uses[-1] += 1  # the runner keeps the logits (for its error count) to the end
         self.sections = [section(node) for node in net.nodes]
-        self.elements = [_elements(node.shape) for node in net.nodes]  # type: ignore[arg-type]
+        self.elements = [math.prod(node.shape) for node in net.nodes]  # type: ignore[arg-type]
         # checkpointed stages: name -> (first node, last node)
         self.spans: dict[str, tuple[int, int]] = {}
         for index, name in enumerate(self.sections):
@@ -200,7 +95,7 @@ class _Replay:
         state = self.copies * self.param_bytes
         heap.new(self.param_bytes + buffers + state, INT64, record=False)  # and the labels
         grads = heap.new(self.param_bytes, 0, record=False)  # last step's, until zero_grad
-        self.batch = heap.new(0, FP32 * _elements(net.input), record=False)  # held by the runner
+        self.batch = heap.new(0, FP32 * math.prod(net.input), record=False)  # held by the runner
         resident = (heap.fixed, heap.per_sample)
         cache = []
         for index, node in enumerate(net.nodes):
@@ -368,7 +263,7 @@ class _Replay:
         steps = op.grad_steps([self.net.nodes[i].shape for i in node.inputs], node.shape)
         produced = grad if not steps else None
         if steps and needs_grad:
-            produced = heap.new(0, size * _elements(steps[0]))
+            produced = heap.new(0, size * math.prod(steps[0]))
         param_grad = None
         if op.params():  # bf16 for a lowered layer; else the fp32 .grad itself
             param_grad = heap.new(op.params() * (BF16 if lowered else FP32), 0)
@@ -378,7 +273,7 @@ class _Replay:
         for key in self.kept[index]:
             heap.drop(key)
         for shape in steps[1:] if needs_grad else ():
-            previous, produced = produced, heap.new(0, size * _elements(shape))
+            previous, produced = produced, heap.new(0, size * math.prod(shape))
             heap.drop(previous)
         if produced is not None and size != self.itemsize[node.inputs[0]]:  # a cast's backward
             previous, produced = produced, heap.new(0, FP32 * self.elements[node.inputs[0]])
