@@ -26,7 +26,6 @@ spec whose network computes exactly what the model computes, or a located refusa
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -108,14 +107,6 @@ def match(records: Sequence[Record], name: str, hints: Hints) -> Draft:
         raise CannotExpress("", records[0].type_name, "found no blocks (no module holds convs)")
     first, last = min(groups[0]), max(groups[-1])
     blocks = [_block(records, g) for g in groups]
-    for b, after in itertools.pairwise(blocks):
-        between = [i for i in nodes if max(b.nodes) < i < min(after.nodes)]
-        if between:
-            raise CannotExpress(
-                records[between[0]].path,
-                records[between[0]].type_name,
-                "a layer between two blocks",
-            )
     kind = blocks[0].kind
     preact = kind.startswith("preact")
     stem = _stem([records[i] for i in nodes if 0 < i < first], preact)
@@ -157,15 +148,22 @@ def _groups(records: Sequence[Record], nodes: list[int]) -> list[list[int]]:
             by_owner.setdefault(records[i].owner, []).append(i)
     groups = [g for g in by_owner.values() if any(isinstance(records[i].op, ops.Conv) for i in g)]
     groups.sort(key=min)
-    for g in groups:
-        inside = set(g)
-        for i in nodes:
-            if min(g) < i < max(g) and i not in inside:
-                raise CannotExpress(
-                    records[i].path,
-                    records[i].type_name,
-                    f"a layer inside block {records[g[0]].owner} but not of it",
-                )
+    # Each block's records run without a break: nothing of another module inside a block,
+    # nothing between two blocks (one pass over the records).
+    group = {i: k for k, g in enumerate(groups) for i in g}
+    current, done = -1, set()
+    for i in nodes:
+        if not groups or i < groups[0][0] or i > groups[-1][-1]:
+            continue
+        k = group.get(i)
+        if k is None or k in done:
+            where = "between two blocks" if k is None else "after its block's next block"
+            if k is None and i < groups[current][-1]:
+                where = f"inside block {records[groups[current][0]].owner} but not of it"
+            raise CannotExpress(records[i].path, records[i].type_name, f"a layer {where}")
+        if k != current:
+            done.add(current)
+            current = k
     return groups
 
 
