@@ -18,7 +18,7 @@ from resdsl.diagnostics import ResdslError
 
 
 @click.command("import", short_help="Read a PyTorch model back into a .res spec.")
-@click.argument("source", metavar="SOURCE", required=False)
+@click.argument("source", metavar="[SOURCE]", required=False)
 @click.option("--output", "-o", metavar="OUT.res", help="Write the spec here (default: stdout).")
 @click.option("--force", is_flag=True, help="Overwrite OUT.res if it exists.")
 @click.option("--name", help="The network's name (default: the factory's).")

@@ -201,6 +201,10 @@ def _block(records: Sequence[Record], group: list[int]) -> _Block:
         if len(convs) == 2
         else ("preact_bottleneck" if preact else "bottleneck")
     )
+    for i in main:  # only a bottleneck's 3x3 may be grouped (ResNeXt)
+        op = records[i].op
+        if isinstance(op, ops.Conv) and op.groups != 1 and (len(convs) == 2 or op.kernel == (1, 1)):
+            raise CannotExpress(records[i].path, records[i].type_name, "a grouped convolution")
     strides = [c.stride[0] for c in convs]
     stride = max(strides)
     stride_on = "1x1"

@@ -96,3 +96,30 @@ def test_sources():
 def test_built_on_the_meta_device(at_root):
     model = load(f"{FIXTURE}:small_resnet")
     assert next(model.parameters()).device.type == "meta"
+
+
+def test_a_grouped_basic_block():
+    model = import_models.small_resnet()
+    model.layer1[0].conv2 = torch.nn.Conv2d(16, 16, 3, 1, 1, groups=2, bias=False)
+    with pytest.raises(
+        CannotExpress, match=r"^cannot express layer1\.0\.conv2 \(Conv2d\): a grouped"
+    ):
+        import_model(model)
+
+
+def test_blocks_are_modules_not_names():
+    """Blocks and stages under other names (a user's `body.stage1.0`) read the same."""
+    model = import_models.small_resnet()
+    body = torch.nn.Module()
+    body.stage1, body.stage2 = model.layer1, model.layer2
+    del model.layer1, model.layer2
+    model.body = body
+    model.__class__ = type("Renamed", (import_models.SmallResNet,), {"forward": _body_forward})
+    text = import_model(model, name="renamed")
+    assert "    stage 2 x 16\n    stage 2 x 32, stride 2\n" in text
+
+
+def _body_forward(self, x):
+    x = torch.nn.functional.relu(self.bn1(self.conv1(x)))
+    x = self.body.stage2(self.body.stage1(x))
+    return self.fc(self.drop(self.pool(x).flatten(1)))
