@@ -24,11 +24,12 @@ One module per stage, plain functions between them:
 
     source.py   "pkg.mod:factory", "file.py:factory", a state dict  ->  nn.Module (meta device)
     trace.py    nn.Module  ->  Records (torch.fx: one op a record, with its module path)
-    match.py    Records    ->  Draft (stem, stages of blocks, head), then verify() the spec's IR
-    unparse.py  Draft      ->  .res text
+    match.py    Records    ->  Draft (stem, stages of blocks, head)
+    unparse.py  Draft      ->  .res text, checked by the front end into an IR
+    verify.py   IR, Records -> nothing, or the first record the IR does not hold
 
 The spec is checked by the front end and its IR compared with the traced model along the
-dataflow before it is returned (:func:`resdsl.imports.match.verify`), so what comes back
+dataflow before it is returned (:func:`resdsl.imports.verify.verify`), so what comes back
 builds exactly the network the model computes (weights aside), or a
 :class:`~resdsl.imports.trace.CannotExpress` names the first layer it could not place.
 Only this package (and :func:`resdsl.build`) imports torch, inside its functions.
@@ -74,9 +75,10 @@ def import_model(
     ``META`` network, else its class), made a valid network name; ``input`` to ``META``'s,
     else 3x32x32 behind a stem that keeps the size and 3x224x224 otherwise."""
     from resdsl.api import check
-    from resdsl.imports.match import Hints, match, verify
+    from resdsl.imports.match import Hints, match
     from resdsl.imports.trace import trace
     from resdsl.imports.unparse import unparse
+    from resdsl.imports.verify import verify
 
     if isinstance(model, str):
         origin = origin or model

@@ -17,11 +17,12 @@ container that only the first one strides or widens.
 
 NOTE: reading is a guess; verifying makes it exact. What the records suggest is written as a
 spec, checked by resdsl's own front end, and its IR compared with the records op by op along
-the dataflow (:func:`verify`: each operation's digest covers its op and, recursively, its
-inputs; an addition's inputs in either order). Anything the guess missed (a shortcut that
-reads the wrong tensor, a ReLU too many, a padding the language would write otherwise) is
-then refused at the first record the spec's IR does not hold, so an import either gives a
-spec whose network computes exactly what the model computes, or a located refusal.
+the dataflow (:mod:`resdsl.imports.verify`: each operation's digest covers its op and,
+recursively, its inputs; an addition's inputs in either order). Anything the guess missed (a
+shortcut that reads the wrong tensor, a ReLU too many, a padding the language would write
+otherwise) is then refused at the first record the spec's IR does not hold, so an import
+either gives a spec whose network computes exactly what the model computes, or a located
+refusal.
 """
 
 from __future__ import annotations
@@ -30,23 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from resdsl import ops
-from resdsl.imports.trace import CannotExpress, Record
-from resdsl.ir import Network
-from resdsl.sections import STEMS
+from resdsl.imports import sections
+from resdsl.imports.sections import StemLayer
+from resdsl.imports.trace import CannotExpress, Record, refuse
 from resdsl.spec import BlockSpec, ShortcutOption
-
-Pair = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class StemLayer:
-    """One line of a ``stem { ... }``: ``conv 7x7, 64, stride 2`` or ``maxpool 3x3, ...``."""
-
-    kind: str  # conv, maxpool, avgpool
-    kernel: Pair
-    channels: int | None
-    stride: Pair
-    padding: Pair
 
 
 @dataclass(frozen=True)
@@ -109,13 +97,13 @@ def match(records: Sequence[Record], name: str, hints: Hints) -> Draft:
     blocks = [_block(records, g) for g in groups]
     kind = blocks[0].kind
     preact = kind.startswith("preact")
-    stem = _stem([records[i] for i in nodes if 0 < i < first], preact)
-    classes = _head([records[i] for i in nodes if i > last], preact)
+    stem = sections.stem([records[i] for i in nodes if 0 < i < first], preact)
+    classes = sections.head([records[i] for i in nodes if i > last], preact)
     block, shortcut = _block_spec(blocks, hints)
     stages = _stages(blocks, block.expansion, any(s.kind != "conv" for s in stem))
     in_channels = next((r.op.in_channels for r in records if isinstance(r.op, ops.Conv)), 3)
-    size = hints.input or (in_channels, *_default_size(stem))
-    deep = tuple(stem) == _deep_stem(in_channels)
+    size = hints.input or (in_channels, *sections.default_size(stem))
+    deep = tuple(stem) == sections.deep_stem(in_channels)
     return Draft(name, size, classes, tuple(stem), deep, block, shortcut, tuple(stages))
 
 
@@ -126,11 +114,11 @@ def _effective(records: Sequence[Record]) -> list[int]:
         if r.op is None and r.stride > 1:
             users = [u for u in records if r.index in u.inputs]
             if not users or any(not isinstance(u.op, ops.ZeroPad) for u in users):
-                raise CannotExpress(r.path, r.type_name, "slicing that is not option A's")
+                raise refuse(r, "slicing that is not option A's")
     return [r.index for r in records if r.op is not None]
 
 
-def _inputs(records: Sequence[Record], record: Record) -> tuple[int, ...]:
+def inputs_of(records: Sequence[Record], record: Record) -> tuple[int, ...]:
     found = []
     for i in record.inputs:
         r = records[i]
@@ -160,7 +148,7 @@ def _groups(records: Sequence[Record], nodes: list[int]) -> list[list[int]]:
             where = "between two blocks" if k is None else "after its block's next block"
             if k is None and i < groups[current][-1]:
                 where = f"inside block {records[groups[current][0]].owner} but not of it"
-            raise CannotExpress(records[i].path, records[i].type_name, f"a layer {where}")
+            raise refuse(records[i], f"a layer {where}")
         if k != current:
             done.add(current)
             current = k
@@ -172,7 +160,7 @@ def _chain(records: Sequence[Record], start: int, inside: set[int]) -> list[int]
     chain = []
     while start in inside:
         chain.append(start)
-        start = _inputs(records, records[start])[0]
+        start = inputs_of(records, records[start])[0]
     return chain[::-1]
 
 
@@ -182,10 +170,10 @@ def _block(records: Sequence[Record], group: list[int]) -> _Block:
     adds = [i for i in group if isinstance(records[i].op, ops.Add)]
     if len(adds) > 1:
         r = records[adds[1]]
-        raise CannotExpress(r.path, r.type_name, "a second addition in one block")
+        raise refuse(r, "a second addition in one block")
     shortcut_chain: list[int] = []
     if adds:
-        a, b = (_chain(records, i, inside) for i in _inputs(records, records[adds[0]]))
+        a, b = (_chain(records, i, inside) for i in inputs_of(records, records[adds[0]]))
         count = [sum(isinstance(records[i].op, ops.Conv) for i in c) for c in (a, b)]
         main, shortcut_chain = (a, b) if count[0] >= count[1] else (b, a)
         shortcut_chain = [i for i in shortcut_chain if i not in main]
@@ -204,7 +192,7 @@ def _block(records: Sequence[Record], group: list[int]) -> _Block:
     for i in main:  # only a bottleneck's 3x3 may be grouped (ResNeXt)
         op = records[i].op
         if isinstance(op, ops.Conv) and op.groups != 1 and (len(convs) == 2 or op.kernel == (1, 1)):
-            raise CannotExpress(records[i].path, records[i].type_name, "a grouped convolution")
+            raise refuse(records[i], "a grouped convolution")
     strides = [c.stride[0] for c in convs]
     stride = max(strides)
     stride_on = "1x1"
@@ -248,15 +236,14 @@ def _block_spec(blocks: list[_Block], hints: Hints) -> tuple[BlockSpec, Shortcut
             ("groups", b.groups, head.groups),
         ):
             if mine != theirs:
-                raise CannotExpress(
-                    b.first.path,
-                    b.first.type_name,
+                raise refuse(
+                    b.first,
                     f"its {what} ({mine}) differs from {head.owner}'s ({theirs})",
                 )
     strided = {b.stride_on for b in blocks if b.stride > 1} or {"1x1"}
     if len(strided) > 1:
         b = next(b for b in blocks if b.stride > 1 and b.stride_on != blocks[0].stride_on)
-        raise CannotExpress(b.first.path, b.first.type_name, "blocks stride on different convs")
+        raise refuse(b.first, "blocks stride on different convs")
     bottleneck = head.kind.endswith("bottleneck")
     expansion = 1
     width_per_group = 64
@@ -264,24 +251,20 @@ def _block_spec(blocks: list[_Block], hints: Hints) -> tuple[BlockSpec, Shortcut
         expansion = hints.expansion or 4
         for b in blocks:
             if b.out_channels % expansion:
-                raise CannotExpress(
-                    b.first.path,
-                    b.first.type_name,
+                raise refuse(
+                    b.first,
                     f"{b.out_channels} output channels, not a multiple of {expansion}",
                 )
         wpg = _wpg([(b.out_channels // expansion, b.inner, b.groups) for b in blocks])
         if wpg is None:
             b = blocks[0]
-            raise CannotExpress(
-                b.first.path, b.first.type_name, "bottleneck widths no `width per group` gives"
-            )
+            raise refuse(b.first, "bottleneck widths no `width per group` gives")
         width_per_group = wpg
     else:
         for b in blocks:
             if b.inner != b.out_channels:
-                raise CannotExpress(
-                    b.first.path,
-                    b.first.type_name,
+                raise refuse(
+                    b.first,
                     "a basic block whose two convolutions differ in width",
                 )
     spec = BlockSpec(
@@ -296,9 +279,7 @@ def _block_spec(blocks: list[_Block], hints: Hints) -> tuple[BlockSpec, Shortcut
     kinds = [b.shortcut for b in blocks]
     if "none" in kinds and set(kinds) != {"none"}:
         b = blocks[kinds.index("none")]
-        raise CannotExpress(
-            b.first.path, b.first.type_name, "a block without an addition among residual ones"
-        )
+        raise refuse(b.first, "a block without an addition among residual ones")
     option: ShortcutOption = "B"
     if "none" in kinds:
         option = "none"
@@ -352,113 +333,3 @@ def _stages(blocks: list[_Block], expansion: int, pooled_stem: bool) -> list[Sta
         )
         for i, run in enumerate(runs)
     ]
-
-
-def _stem(stem: list[Record], preact: bool) -> list[StemLayer]:
-    layers: list[StemLayer] = []
-    convs = [i for i, r in enumerate(stem) if isinstance(r.op, ops.Conv)]
-    i = 0
-    while i < len(stem):
-        r, op = stem[i], stem[i].op
-        if isinstance(op, ops.Conv):
-            if op.groups != 1:
-                raise CannotExpress(r.path, r.type_name, "a grouped convolution in the stem")
-            if not _writable(op):
-                raise CannotExpress(r.path, r.type_name, "a stride or padding that differs by axis")
-            layers.append(StemLayer("conv", op.kernel, op.out_channels, op.stride, op.padding))
-            bare = preact and i == convs[-1]
-            expect = [] if bare else [ops.BatchNorm(op.out_channels), ops.ReLU()]
-            for k, want in enumerate(expect, start=1):
-                if i + k >= len(stem) or stem[i + k].op != want:
-                    found = stem[i + k] if i + k < len(stem) else r
-                    raise CannotExpress(
-                        found.path,
-                        found.type_name,
-                        f"the stem's conv is followed by {want.kind} in the language",
-                    )
-            i += 1 + len(expect)
-            continue
-        if isinstance(op, ops.MaxPool | ops.AvgPool) and not getattr(op, "ceil_mode", False):
-            if not _writable(op):
-                raise CannotExpress(r.path, r.type_name, "a stride or padding that differs by axis")
-            layers.append(StemLayer(op.kind, op.kernel, None, op.stride, op.padding))
-            i += 1
-            continue
-        raise CannotExpress(r.path, r.type_name, f"a stem {op.kind} the language does not write")
-    return layers
-
-
-def _writable(op: ops.Conv | ops.MaxPool | ops.AvgPool) -> bool:
-    """Whether `stride S` and `padding P` (or its default, kernel // 2 each way) write it."""
-    default = (op.kernel[0] // 2, op.kernel[1] // 2)
-    return op.stride[0] == op.stride[1] and (
-        op.padding == default or op.padding[0] == op.padding[1]
-    )
-
-
-def _head(head: list[Record], preact: bool) -> int:
-    """The classes of the head (pre-activation: BN and ReLU first; then the global pool, fc)."""
-    expect: list[type] = [ops.BatchNorm, ops.ReLU] if preact else []
-    expect += [ops.GlobalAvgPool, ops.Linear]
-    for k, r in enumerate(head):
-        if k >= len(expect) or not isinstance(r.op, expect[k]):
-            raise CannotExpress(
-                r.path,
-                r.type_name,
-                "the head is the global average pool then one fc "
-                "(after pre-activation blocks: BN, ReLU, the pool, the fc)",
-            )
-    if len(head) < len(expect):
-        where = head[-1] if head else None
-        raise CannotExpress(
-            where.path if where else "",
-            where.type_name if where else "model",
-            "the head lacks the global average pool or the fc",
-        )
-    return head[-1].op.out_features  # type: ignore[union-attr]
-
-
-def _default_size(stem: list[StemLayer]) -> tuple[int, int]:
-    """Without META or --input: CIFAR's 32x32 behind a stem that keeps the size, else 224."""
-    strided = any(layer.stride != (1, 1) for layer in stem)
-    return (224, 224) if strided else (32, 32)
-
-
-def _deep_stem(in_channels: int) -> tuple[StemLayer, ...]:
-    layers = []
-    for kind, kernel, width, stride in STEMS["deep"]:
-        layers.append(
-            StemLayer(kind, (kernel, kernel), width, (stride, stride), (kernel // 2, kernel // 2))
-        )
-    return tuple(layers)
-
-
-def verify(records: Sequence[Record], net: Network) -> None:
-    """Refuse at the first record the IR of the spec read from them does not hold (NOTE)."""
-    ir_digest: list[int] = []
-    for node in net.nodes:
-        ir_digest.append(_digest(node.op, [ir_digest[i] for i in node.inputs]))
-    known = set(ir_digest)
-    mine: dict[int, int] = {}
-    for r in records:
-        if r.op is None:
-            continue
-        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
-        mine[r.index] = _digest(op, [mine[i] for i in _inputs(records, r)])
-        if mine[r.index] not in known:
-            raise CannotExpress(
-                r.path,
-                r.type_name,
-                "no network the language writes has it here (read as "
-                f"block {net.block.kind}, shortcut {net.shortcut})",
-            )
-    last = max(mine)
-    if mine[last] != ir_digest[-1]:
-        r = records[last]
-        raise CannotExpress(r.path, r.type_name, "the spec read from the model has more layers")
-
-
-def _digest(op: ops.Op, inputs: list[int]) -> int:
-    if isinstance(op, ops.Add):
-        inputs = sorted(inputs)
-    return hash((op, tuple(inputs)))

@@ -42,6 +42,11 @@ class CannotExpress(ResdslError):
         super().__init__(f"cannot express {path or '<model>'} ({type_name}): {reason}")
 
 
+def refuse(record: Record, reason: str) -> CannotExpress:
+    """The refusal at ``record``: its module path and type."""
+    return CannotExpress(record.path, record.type_name, reason)
+
+
 @dataclass(frozen=True)
 class Record:
     """One operation of the traced model."""
