@@ -49,6 +49,8 @@ def test_writes_once_then_needs_force(runner, at_root, tmp_path):
         ([f"{FIXTURE}:dilated"], "cannot express layer2.1.conv2 (Conv2d): a dilated convolution"),
         ([f"{FIXTURE}:gelu_gate"], "cannot express layer2.0 (Block): the function gelu()"),
         (["missing.py:net"], "missing.py: no such file"),
+        ([f"{FIXTURE}:Block"], f"{FIXTURE}:Block(): TypeError: Block.__init__() missing"),
+        ([f"{FIXTURE}:NOT_A_FACTORY"], f"{FIXTURE} has no factory NOT_A_FACTORY"),
         (["no_such_package:net"], "cannot import no_such_package: ModuleNotFoundError"),
         (["resnet50"], "resnet50: expected package.module:factory or path/to/file.py:factory"),
         ([f"{FIXTURE}:small_resnet", "--input", "3x0x1"], "--input 3x0x1: expected channels"),
