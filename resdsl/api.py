@@ -26,7 +26,7 @@ written anywhere. Every function but :func:`check` raises :class:`~resdsl.Resdsl
 bad spec, whose ``str()`` is the compiler's report (``file:line:col: error: ...`` with the
 caret excerpt); :func:`check` returns the diagnostics as data instead.
 
-Only :func:`build` imports torch.
+Only :func:`build` and :func:`import_model` import torch.
 """
 
 from __future__ import annotations
@@ -136,6 +136,23 @@ def build(source: Source, network_name: str | None = None, **factory_kwargs: Any
     exec(builtins.compile(text, filename, "exec"), module.__dict__)
     factory = getattr(module, module.META["factory"])
     return factory(**factory_kwargs)
+
+
+def import_model(
+    model: nn.Module | str, name: str | None = None, input: tuple[int, int, int] | None = None
+) -> str:
+    """The ``.res`` spec of a PyTorch model, as ``resdsl import`` writes it (docs/import.md):
+    ``model`` is an ``nn.Module`` or a factory, ``"package.module:factory"`` or
+    ``"path/to/file.py:factory"``. Raises :class:`~resdsl.ResdslError` (``cannot express
+    layer2.0.conv2 (Conv2d): ...``) for a model the language cannot write.
+
+    >>> text = import_model(build("specs/cifar.res", "resnet56"), name="resnet56")
+    >>> network(text).depth, stats(text).params == stats("specs/cifar.res", "resnet56").params
+    (56, True)
+    """
+    from resdsl.imports import import_model as run
+
+    return run(model, name=name, input=input)
 
 
 def _split(source: Source) -> tuple[str, str | None]:

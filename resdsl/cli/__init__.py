@@ -30,6 +30,7 @@ COMMANDS = {
     "experiment": "resdsl.cli.experiment:experiment",
     "export": "resdsl.cli.export:export",
     "graph": "resdsl.cli.graph:graph",
+    "import": "resdsl.cli.import_:import_",
     "ir": "resdsl.cli.ir:ir",
     "stats": "resdsl.cli.stats:stats",
     "train": "resdsl.cli.train:train",
@@ -87,6 +88,7 @@ def cli() -> None:
       resdsl diff    A.res B.res            what changes, stage by stage
       resdsl compile specs/*.res -o generated   write PyTorch modules
       resdsl graph   A.res B.res -o fig.svg     draw them, as the paper's Fig. 3
+      resdsl import  torchvision.models:resnet50   a PyTorch model back to a spec
     """
 
 

@@ -1,0 +1,146 @@
+"""``resdsl import``: a PyTorch model back to a ``.res`` spec.
+
+    >>> print(import_model("generated/resnet20.py:resnet20"))  # doctest: +ELLIPSIS
+    # Imported by resdsl ... from generated/resnet20.py:resnet20 (`resdsl import`).
+    network resnet20 {
+        input 3x32x32
+        classes 10
+        stem {
+            conv 3x3, 16
+        }
+        block basic
+        shortcut A
+        stage 3 x 16
+        stage 3 x 32, stride 2
+        stage 3 x 64, stride 2
+        head {
+            avgpool
+            fc
+        }
+    }
+    <BLANKLINE>
+
+One module per stage, plain functions between them:
+
+    source.py   "pkg.mod:factory", "file.py:factory", a state dict  ->  nn.Module (meta device)
+    trace.py    nn.Module  ->  Records (torch.fx: one op a record, with its module path)
+    match.py    Records    ->  Draft (stem, stages of blocks, head)
+    unparse.py  Draft      ->  .res text, checked by the front end into an IR
+    verify.py   IR, Records -> nothing, or the first record the IR does not hold
+
+The spec is checked by the front end and its IR compared with the traced model along the
+dataflow before it is returned (:func:`resdsl.imports.verify.verify`), so what comes back
+builds exactly the network the model computes (weights aside), or a
+:class:`~resdsl.imports.trace.CannotExpress` names the first layer it could not place.
+Only this package (and :func:`resdsl.build`) imports torch, inside its functions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+from resdsl.imports.source import ImportFailed
+from resdsl.imports.trace import CannotExpress
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = ["CannotExpress", "ImportFailed", "import_model", "load"]
+
+
+def load(
+    source: str, kwargs: dict[str, Any] | None = None, state_dict: str | None = None
+) -> nn.Module:
+    """The module a factory source builds (with ``state_dict`` loaded, if given)."""
+    from resdsl.imports import source as sources
+
+    make = sources.factory(source)
+    if state_dict is not None:
+        return sources.with_state_dict(make, source, dict(kwargs or {}), state_dict)
+    return sources.build(make, source, dict(kwargs or {}))
+
+
+def import_model(
+    model: nn.Module | str,
+    name: str | None = None,
+    input: tuple[int, int, int] | None = None,
+    origin: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+) -> str:
+    """The ``.res`` text of ``model`` (an ``nn.Module``, or a factory source as
+    ``resdsl import`` takes it). ``name`` defaults to the factory's (a module's: its
+    ``META`` network, else its class), made a valid network name; ``input`` to ``META``'s,
+    else 3x32x32 behind a stem that keeps the size and 3x224x224 otherwise."""
+    from resdsl.api import check
+    from resdsl.imports.match import Hints, match
+    from resdsl.imports.trace import trace
+    from resdsl.imports.unparse import unparse
+    from resdsl.imports.verify import verify
+
+    if isinstance(model, str):
+        origin = origin or model
+        name = name or model.rpartition(":")[2]
+        model = load(model, kwargs)
+    meta = _meta(model)
+    name = network_name(name or meta.get("network") or type(model).__name__.lower())
+    records = trace(model)
+    modules = dict(model.named_modules())
+    owner = next((r.owner for r in records if r.owner), "")
+    expansion = getattr(type(modules[owner]), "expansion", None) if owner else None
+    meta_input = meta.get("input")
+    if input is None and isinstance(meta_input, list | tuple) and len(meta_input) == 3:
+        input = tuple(int(v) for v in meta_input)  # type: ignore[assignment]
+    hints = Hints(
+        expansion if isinstance(expansion, int) and expansion > 0 else None,
+        _zero_init(model),
+        input,
+    )
+    draft = match(records, name, hints)
+    text = unparse(draft, origin or f"a {type(model).__name__} module")
+    result = check(text)
+    if not result.ok:
+        first = result.diagnostics[0].message
+        raise CannotExpress("", type(model).__name__, f"the spec it reads as is refused: {first}")
+    verify(records, result.networks[0])
+    return text
+
+
+def network_name(name: str) -> str:
+    """``name`` made a valid network name (resdsl.names): ``resnet50``, ``wide_resnet50_2``.
+
+    >>> network_name("resnet-50"), network_name("50layers"), network_name("list")
+    ('resnet_50', 'net_50layers', 'list_net')
+    """
+    from resdsl.limits import MAX_NAME_LENGTH
+    from resdsl.names import problem
+
+    text = re.sub(r"\W", "_", name, flags=re.ASCII).lstrip("_") or "net"
+    if text[0].isdigit():
+        text = f"net_{text}"
+    text = text[: MAX_NAME_LENGTH - 4]
+    return f"{text}_net" if problem(text) else text
+
+
+def _meta(model: nn.Module) -> dict[str, Any]:
+    """The ``META`` of the module that defines the model's class (resdsl's generated code)."""
+    cls = type(model)
+    module = sys.modules.get(cls.__module__)
+    namespace = vars(module) if module else getattr(cls.forward, "__globals__", {})
+    meta = namespace.get("META")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _zero_init(model: nn.Module) -> bool:
+    """The default of the network class's zero-init switch: resdsl's and torchvision's
+    ``zero_init_residual``, timm's ``zero_init_last`` (True for its ResNet-D)."""
+    try:
+        parameters = inspect.signature(type(model).__init__).parameters
+    except (TypeError, ValueError):
+        return False
+    for name in ("zero_init_residual", "zero_init_last"):
+        if name in parameters and isinstance(parameters[name].default, bool):
+            return parameters[name].default
+    return False

@@ -1,0 +1,115 @@
+"""The stem and the head of an imported model, as the language writes them.
+
+    >>> from resdsl import ops
+    >>> from resdsl.imports.trace import Record
+    >>> convs = [Record(1, ops.Conv(3, 16, (3, 3), (1, 1), (1, 1)), "conv1", "Conv2d", (0,), ""),
+    ...          Record(2, ops.BatchNorm(16), "bn1", "BatchNorm2d", (1,), ""),
+    ...          Record(3, ops.ReLU(), "relu", "ReLU", (2,), "")]
+    >>> stem(convs, preact=False)
+    [StemLayer(kind='conv', kernel=(3, 3), channels=16, stride=(1, 1), padding=(1, 1))]
+
+In a stem, ``conv K, C`` is a convolution, its batch norm and its ReLU (the last
+convolution's bare in a pre-activation network, whose first unit opens with them), and
+``maxpool``/``avgpool`` a window; the head is the global average pool and one fc, after the
+final BN and ReLU of pre-activation blocks (:mod:`resdsl.sections`, which reads them from a
+spec).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resdsl import ops
+from resdsl.imports.trace import CannotExpress, Record, refuse
+from resdsl.sections import STEMS
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class StemLayer:
+    """One line of a ``stem { ... }``: ``conv 7x7, 64, stride 2`` or ``maxpool 3x3, ...``."""
+
+    kind: str  # conv, maxpool, avgpool
+    kernel: Pair
+    channels: int | None
+    stride: Pair
+    padding: Pair
+
+
+def stem(records: list[Record], preact: bool) -> list[StemLayer]:
+    """The stem's lines, read from the records before the first block."""
+    layers: list[StemLayer] = []
+    convs = [i for i, r in enumerate(records) if isinstance(r.op, ops.Conv)]
+    i = 0
+    while i < len(records):
+        r, op = records[i], records[i].op
+        if isinstance(op, ops.Conv):
+            if op.groups != 1:
+                raise refuse(r, "a grouped convolution in the stem")
+            if not _writable(op):
+                raise refuse(r, "a stride or padding that differs by axis")
+            layers.append(StemLayer("conv", op.kernel, op.out_channels, op.stride, op.padding))
+            bare = preact and i == convs[-1]
+            expect = [] if bare else [ops.BatchNorm(op.out_channels), ops.ReLU()]
+            for k, want in enumerate(expect, start=1):
+                if i + k >= len(records) or records[i + k].op != want:
+                    found = records[i + k] if i + k < len(records) else r
+                    raise refuse(
+                        found,
+                        f"the stem's conv is followed by {want.kind} in the language",
+                    )
+            i += 1 + len(expect)
+            continue
+        if isinstance(op, ops.MaxPool | ops.AvgPool) and not getattr(op, "ceil_mode", False):
+            if not _writable(op):
+                raise refuse(r, "a stride or padding that differs by axis")
+            layers.append(StemLayer(op.kind, op.kernel, None, op.stride, op.padding))
+            i += 1
+            continue
+        raise refuse(r, f"a stem {op.kind} the language does not write")
+    return layers
+
+
+def _writable(op: ops.Conv | ops.MaxPool | ops.AvgPool) -> bool:
+    """Whether `stride S` and `padding P` (or its default, kernel // 2 each way) write it."""
+    default = (op.kernel[0] // 2, op.kernel[1] // 2)
+    return op.stride[0] == op.stride[1] and (
+        op.padding == default or op.padding[0] == op.padding[1]
+    )
+
+
+def head(records: list[Record], preact: bool) -> int:
+    """The classes of the head (pre-activation: BN and ReLU first; then the global pool, fc)."""
+    expect: list[type] = [ops.BatchNorm, ops.ReLU] if preact else []
+    expect += [ops.GlobalAvgPool, ops.Linear]
+    for k, r in enumerate(records):
+        if k >= len(expect) or not isinstance(r.op, expect[k]):
+            raise refuse(
+                r,
+                "the head is the global average pool then one fc "
+                "(after pre-activation blocks: BN, ReLU, the pool, the fc)",
+            )
+    if len(records) < len(expect):
+        where = records[-1] if records else None
+        raise CannotExpress(
+            where.path if where else "",
+            where.type_name if where else "model",
+            "the head lacks the global average pool or the fc",
+        )
+    return records[-1].op.out_features  # type: ignore[union-attr]
+
+
+def default_size(layers: list[StemLayer]) -> tuple[int, int]:
+    """Without META or --input: CIFAR's 32x32 behind a stem that keeps the size, else 224."""
+    strided = any(layer.stride != (1, 1) for layer in layers)
+    return (224, 224) if strided else (32, 32)
+
+
+def deep_stem(in_channels: int) -> tuple[StemLayer, ...]:
+    layers = []
+    for kind, kernel, width, stride in STEMS["deep"]:
+        layers.append(
+            StemLayer(kind, (kernel, kernel), width, (stride, stride), (kernel // 2, kernel // 2))
+        )
+    return tuple(layers)

@@ -1,0 +1,54 @@
+"""Verifying: the IR of the spec read from a model against the model's traced records.
+
+    >>> from resdsl import ops
+    >>> _digest(ops.Add(), [2, 1]) == _digest(ops.Add(), [1, 2])
+    True
+
+The draft :mod:`resdsl.imports.match` reads is a guess from the modules; this makes it
+exact. Each operation gets a digest of its op (a frozen dataclass of kernel, stride,
+padding, groups, channels ...) and, recursively, of its inputs' digests, an addition's in
+either order (F(x) + x and x + F(x) are one network). The spec's IR is digested node by
+node, the records likewise (through flatten and ``nn.Identity``, which pass their input on),
+and the first record whose digest the IR lacks is where the model leaves the language: its
+op, or what it reads, is not what any spec would put there. Equal output digests mean the
+same computation, whatever the order the model's forward runs its branches in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from resdsl import ops
+from resdsl.imports.match import inputs_of
+from resdsl.imports.trace import Record, refuse
+from resdsl.ir import Network
+
+
+def verify(records: Sequence[Record], net: Network) -> None:
+    """Refuse at the first record the IR of the spec read from them does not hold (NOTE)."""
+    ir_digest: list[int] = []
+    for node in net.nodes:
+        ir_digest.append(_digest(node.op, [ir_digest[i] for i in node.inputs]))
+    known = set(ir_digest)
+    mine: dict[int, int] = {}
+    for r in records:
+        if r.op is None:
+            continue
+        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
+        mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
+        if mine[r.index] not in known:
+            raise refuse(
+                r,
+                "no network the language writes has it here (read as "
+                f"block {net.block.kind}, shortcut {net.shortcut})",
+            )
+    last = max(mine)
+    if mine[last] != ir_digest[-1]:
+        r = records[last]
+        raise refuse(r, "the spec read from the model has more layers")
+
+
+def _digest(op: ops.Op, inputs: list[int]) -> int:
+    if isinstance(op, ops.Add):
+        inputs = sorted(inputs)
+    return hash((op, tuple(inputs)))
