@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from resdsl.diagnostics import ResdslError
+from resdsl.files import ordinary_mode
 
 # Largest difference accepted between the export's outputs and the module's (eval mode, fp32),
 # relative to the largest output (at least 1): ONNX Runtime's kernels sum in another order
@@ -107,19 +108,13 @@ def _write(target: Path, make: Callable[[Path], tuple[str, float | None, str]]) 
     try:
         kind, difference, note = make(temporary)
         size = temporary.stat().st_size
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary only
+        os.chmod(temporary, ordinary_mode())  # mkstemp's 0600 is for the temporary only
         os.replace(temporary, target)
     except OSError as error:
         raise ExportError(f"cannot write {target}: {error.strerror}") from None
     finally:
         temporary.unlink(missing_ok=True)
     return Exported(target, kind, size, difference, note)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _compare(what: str, got: Any, expected: Any) -> float:

@@ -1,7 +1,8 @@
 """``resdsl import``: a PyTorch model (a factory, or a state dict and a hint) to a ``.res`` spec.
 
 NOTE: writing. ``-o`` goes to a temporary file made exclusively in the target's folder, then
-takes the target's name: with ``os.replace`` under ``--force``, else with ``os.link``, which
+takes the target's name (:func:`resdsl.files.write_atomically`): with ``os.replace`` under
+``--force``, else with ``os.link``, which
 fails if the name exists, so a file the user had is never overwritten by accident nor left
 half-written, even by a race between two runs.
 """
@@ -9,12 +10,12 @@ half-written, even by a race between two runs.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from resdsl.diagnostics import ResdslError
+from resdsl.files import write_atomically
 
 
 @click.command("import", short_help="Read a PyTorch model back into a .res spec.")
@@ -94,24 +95,9 @@ def _size(text: str | None) -> tuple[int, int, int] | None:
 
 def _write(text: str, output: str, force: bool) -> None:
     """Write ``text`` to ``output`` atomically, never over an existing file without force."""
-    path = Path(output)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise ResdslError(f"cannot write {output}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(file.fileno(), 0o666 & ~mask)  # as open() would, not mkstemp's 0600
-            file.write(text)
-        if force:
-            os.replace(temporary, path)
-        else:
-            os.link(temporary, path)  # fails if the name exists: see the module's NOTE
+        write_atomically(Path(output), text.encode("utf-8"), overwrite=force)
     except FileExistsError:
         raise ResdslError(f"{output} exists; pass --force to overwrite it") from None
     except OSError as error:
         raise ResdslError(f"cannot write {output}: {error.strerror}") from None
-    finally:
-        Path(temporary).unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 from resdsl.codegen.generate import generate
 from resdsl.codegen.names import Namespace
 from resdsl.diagnostics import ResdslError
+from resdsl.files import ordinary_mode
 from resdsl.pipeline import check_or_raise
 
 DEFAULT_OUTPUT = "generated"
@@ -137,7 +138,7 @@ def _stage(source: str, path: Path) -> str:
     )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            os.fchmod(file.fileno(), 0o666 & ~_umask())  # as an ordinary new file, not 0600
+            os.fchmod(file.fileno(), ordinary_mode())  # as an ordinary new file, not 0600
             file.write(source)
             file.flush()
             os.fsync(file.fileno())
@@ -145,12 +146,6 @@ def _stage(source: str, path: Path) -> str:
         _remove(temporary)
         raise
     return temporary
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _remove(path: str) -> None:

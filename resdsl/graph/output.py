@@ -3,22 +3,22 @@
     >>> output_format("fig3.PDF"), output_format("fig3.gv"), output_format(None)
     ('pdf', 'dot', 'dot')
 
-NOTE: writing. A picture goes to a temporary file made exclusively (``tempfile.mkstemp``) in
-the target's own folder, then ``os.replace``s the target: a reader never sees half a picture,
-and a render or a write that fails leaves what was there untouched. The folder must exist
+NOTE: writing. A picture goes to a temporary file made exclusively in the target's own
+folder, then takes the target's name (:func:`resdsl.files.write_atomically`): a reader never
+sees half a picture, and a render or a write that fails leaves what was there untouched. The
+folder must exist
 (``graph`` makes none: a mistyped path is an error, not a new tree), and every way the write
 can fail is one :class:`GraphOutputError` line naming the path, not a traceback.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from resdsl.diagnostics import ResdslError
+from resdsl.files import write_atomically
 
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf")
 DOT_SUFFIXES: tuple[str, ...] = (".dot", ".gv")
@@ -84,28 +84,11 @@ def render(source: str, fmt: str, dot: str | None = None) -> bytes:
     return result.stdout
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it; set it back at once
-    os.umask(mask)
-    return mask
-
-
 def write_output(data: bytes, output: str) -> Path:
     """Write ``data`` to ``output`` atomically (see the module's note); returns the path."""
     path = check_output(output)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_atomically(path, data)
     except OSError as error:
         raise GraphOutputError(f"cannot write {output}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o666 & ~_umask())  # as open() would, not mkstemp's 0600
-            file.write(data)
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise GraphOutputError(f"cannot write {output}: {error.strerror}") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path

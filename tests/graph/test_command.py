@@ -157,7 +157,7 @@ def test_cli_output_in_an_unwritable_folder(runner: CliRunner, tmp_path: Path, m
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("resdsl.graph.output.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("resdsl.files.tempfile.mkstemp", refuse)
     out = tmp_path / "x.dot"
     result = runner.invoke(cli, ["graph", *SPEC, "-o", str(out)])
     assert result.exit_code == 1
@@ -172,7 +172,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file(tmp_path: Path, monkeypat
     def full_disk(source, target):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("resdsl.graph.output.os.replace", full_disk)
+    monkeypatch.setattr("resdsl.files.os.replace", full_disk)
     with pytest.raises(Exception, match=f"cannot write {old}: No space left on device"):
         write_output(b"<svg/>", str(old))
     assert old.read_text() == "the figure I had"
