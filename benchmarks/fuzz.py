@@ -261,8 +261,8 @@ MUTATIONS = [
 def compile_everything(path: Path, summary: Summary) -> None:
     """What check, compile, stats and graph do with the file, minus click and the disk."""
     from resdsl.codegen import generate
-    from resdsl.costs import Convention, network_stats
     from resdsl.graph import to_dot
+    from resdsl.ir.costs import Convention, network_stats
     from resdsl.report.tables import render
 
     result = check(path)

@@ -354,7 +354,7 @@ def gpu() -> dict[str, Any]:
 def speed(repeat: int = 5) -> dict[str, Any]:
     """Best-of-``repeat`` seconds of the stats pass and of the memory report (the replay and its
     sums, at batch 256, bf16) for every network; torch is not imported."""
-    from resdsl.costs import network_stats
+    from resdsl.ir.costs import network_stats
 
     rows = []
     for name, (_, net) in networks().items():

@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from resdsl.costs import network_stats  # noqa: E402
+from resdsl.ir.costs import network_stats  # noqa: E402
 from resdsl.pipeline import check_or_raise  # noqa: E402
 
 

@@ -38,9 +38,9 @@ import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resdsl.costs import Convention, NetworkStats, network_stats
 from resdsl.diagnostics import ResdslError
-from resdsl.ir import Network
+from resdsl.ir.costs import Convention, NetworkStats, network_stats
+from resdsl.ir.network import Network
 from resdsl.pipeline import Checked
 from resdsl.pipeline import check as check_file
 

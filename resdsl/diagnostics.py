@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from resdsl.limits import MAX_ERRORS_SHOWN, MAX_EXCERPT_WIDTH
+from resdsl.lang.limits import MAX_ERRORS_SHOWN, MAX_EXCERPT_WIDTH
 
 Severity = Literal["error", "warning", "note"]
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resdsl.diagnostics import Diagnostic, ResdslError, has_errors
-from resdsl.ir import Network
-from resdsl.load import Program, load
-from resdsl.lower import lower
-from resdsl.resolve import resolve
-from resdsl.shapes import infer_shapes
-from resdsl.validate import validate
+from resdsl.ir.lower import lower
+from resdsl.ir.network import Network
+from resdsl.ir.shapes import infer_shapes
+from resdsl.ir.validate import validate
+from resdsl.lang.load import Program, load
+from resdsl.lang.resolve import resolve
 
 
 @dataclass(frozen=True)

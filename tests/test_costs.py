@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from resdsl.costs import Convention, file_stats, network_stats
+from resdsl.ir.costs import Convention, file_stats, network_stats
 from resdsl.ops import Op
 from resdsl.pipeline import check_or_raise
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from resdsl import grammar
+from resdsl.lang import grammar
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_a_parser_from_the_cache_parses_as_a_built_one(cache_home: Path) -> None
 
     text = "network n { input 3x32x32 classes 10 stage 1 x 16 head { avgpool fc } }"
     options = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": True}
-    source = (Path(grammar.__file__).parent.parent / "grammars" / "res.lark").read_text()
+    source = (Path(grammar.__file__).parents[2] / "grammars" / "res.lark").read_text()
     built = lark.Lark(source, **options).parse(text)
     lark.Lark(source, cache=grammar.cache_file(), **options)  # writes the cache
     cached = lark.Lark(source, cache=grammar.cache_file(), **options).parse(text)

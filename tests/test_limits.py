@@ -1,10 +1,10 @@
-"""The limits on input: docs/language.md states the values resdsl/limits.py enforces."""
+"""The limits on input: docs/language.md states the values resdsl/lang/limits.py enforces."""
 
 from __future__ import annotations
 
 import re
 
-from resdsl import limits
+from resdsl.lang import limits
 from tests.conftest import ROOT
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resdsl.load import load
+from resdsl.lang.load import load
 from resdsl.pipeline import check
 
 NET = "network {name} {{ input 3x32x32 classes 10 stage 1 x 16 head {{ avgpool fc }} }}\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resdsl import names
+from resdsl.lang import names
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from resdsl import syntax as s
 from resdsl.diagnostics import ResdslError
-from resdsl.parse import parse
+from resdsl.lang import syntax as s
+from resdsl.lang.parse import parse
 from tests.conftest import GOLDEN
 
 LANGUAGE = GOLDEN / "language"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from resdsl import ops
 from resdsl.codegen.blocks import block_context
-from resdsl.ir import BlockInfo
-from resdsl.lower import block_nodes
+from resdsl.ir.lower import block_nodes
+from resdsl.ir.network import BlockInfo
+from resdsl.ir.recipes import BLOCKS, block_shortcut, recipe
+from resdsl.lang.spec import BlockSpec
 from resdsl.pipeline import check_or_raise
-from resdsl.recipes import BLOCKS, block_shortcut, recipe
-from resdsl.spec import BlockSpec
 from tests.conftest import ROOT
 
 SPAN = check_or_raise(ROOT / "specs" / "resnet50.res")[0].name_span

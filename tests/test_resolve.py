@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from resdsl.costs import network_stats
+from resdsl.ir.costs import network_stats
 from resdsl.pipeline import check, check_or_raise
 from tests.conftest import ROOT
 

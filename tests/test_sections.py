@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from resdsl.parse import parse
-from resdsl.scope import Scope
-from resdsl.sections import head_layers, stem_layers
+from resdsl.lang.parse import parse
+from resdsl.lang.scope import Scope
+from resdsl.lang.sections import head_layers, stem_layers
 
 
 def section(text: str):

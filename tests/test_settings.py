@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from resdsl import syntax as s
-from resdsl.parse import parse
-from resdsl.scope import Scope
-from resdsl.settings import block_setting, shortcut_option
+from resdsl.lang import syntax as s
+from resdsl.lang.parse import parse
+from resdsl.lang.scope import Scope
+from resdsl.lang.settings import block_setting, shortcut_option
 
 
 def resolved(text: str):

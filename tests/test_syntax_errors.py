@@ -6,9 +6,9 @@ import pytest
 
 from resdsl.cli import cli
 from resdsl.diagnostics import ResdslError
-from resdsl.limits import MAX_ERRORS_SHOWN, MAX_NESTING
-from resdsl.parse import parse
-from resdsl.syntax_errors import syntax_errors
+from resdsl.lang.limits import MAX_ERRORS_SHOWN, MAX_NESTING
+from resdsl.lang.parse import parse
+from resdsl.lang.syntax_errors import syntax_errors
 from tests.conftest import GOLDEN
 
 NET = "network {name} {{ input 3x32x32 classes 10 stage 2 x 16 head {{ avgpool fc }} }}\n"

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from resdsl.ir.shapes import infer_shapes
+from resdsl.ir.validate import check_ops, validate
 from resdsl.ops import Conv
 from resdsl.pipeline import check, check_or_raise
-from resdsl.shapes import infer_shapes
-from resdsl.validate import check_ops, validate
 from tests.conftest import ROOT
 
 NET = "network {name} {{ input 3x32x32 classes 10 stage 1 x 16 head {{ avgpool fc }} }}\n"

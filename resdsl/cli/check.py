@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from resdsl.cli.options import SPECS
+from resdsl.cli.arguments import SPECS
 
 
 @click.command(short_help="Parse and validate specs; every error located.")
@@ -31,7 +31,7 @@ def check(files: tuple[str, ...], fmt: str) -> None:
     results = [(path, check_file(path)) for path in files]
     failed = any(not result.ok for _, result in results)
     if fmt != "text":
-        from resdsl.report.data import check_data, sarif
+        from resdsl.report.serialize import check_data, sarif
 
         data = check_data(results) if fmt == "json" else sarif(results)
         click.echo(json.dumps(data, indent=2))

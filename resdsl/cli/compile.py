@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from resdsl.cli.options import SPECS
+from resdsl.cli.arguments import SPECS
 
 
 @click.command("compile", short_help="Write one readable PyTorch module per network.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from resdsl.cli.options import convention, convention_options
+from resdsl.cli.arguments import convention, convention_options
 
 
 @click.command(short_help="Compare two networks' params and multiply-adds by stage.")
@@ -29,7 +29,7 @@ def diff(a, b, network_a, network_b, fmt, **flags) -> None:
       resdsl diff specs/resnet34_a.res specs/resnet34_c.res
       resdsl diff specs/cifar.res specs/cifar.res -a resnet20 -b plain20
     """
-    from resdsl.costs import network_stats
+    from resdsl.ir.costs import network_stats
     from resdsl.report.diff import diff as diff_table
     from resdsl.report.tables import to_text
 
@@ -39,7 +39,7 @@ def diff(a, b, network_a, network_b, fmt, **flags) -> None:
     if fmt == "json":
         import json
 
-        from resdsl.report.data import diff_data
+        from resdsl.report.serialize import diff_data
 
         click.echo(json.dumps(diff_data(old, new), indent=2))
         return

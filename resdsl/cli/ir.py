@@ -16,7 +16,7 @@ import click
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="json: resdsl.ir/1, every node with its op's parameters.",
+    help="json: resdsl.ir.network/1, every node with its op's parameters.",
 )
 def ir(file: str, network: str | None, fmt: str) -> None:
     """Show the IR of FILE: every operation in order, with its module path and shape."""
@@ -25,7 +25,7 @@ def ir(file: str, network: str | None, fmt: str) -> None:
 
     nets = check_or_raise(file, network)
     if fmt == "json":
-        from resdsl.report.data import ir_data
+        from resdsl.report.serialize import ir_data
 
         click.echo(json.dumps(ir_data(nets), indent=2))
         return

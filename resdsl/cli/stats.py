@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from resdsl.cli.options import convention, convention_options, memory_options
+from resdsl.cli.arguments import convention, convention_options, memory_options
 
 
 @click.command(short_help="Params, multiply-adds and memory; no model built.")
@@ -39,7 +39,7 @@ def stats(files, network, per_layer, fmt, paper, **flags) -> None:
       resdsl stats specs/resnet50.res --memory --batch 256 --precision bf16-autocast
       resdsl stats specs/resnet50.res --fits h100 --checkpoint stages
     """
-    from resdsl.costs import network_stats
+    from resdsl.ir.costs import network_stats
     from resdsl.pipeline import check_or_raise
     from resdsl.report.table1 import table1
     from resdsl.report.tables import render, to_text

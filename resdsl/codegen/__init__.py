@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from resdsl.codegen.emit import Output, compile_specs, write_module, write_outputs
 from resdsl.codegen.generate import generate, render
-from resdsl.codegen.names import CodegenError, Namespace
+from resdsl.codegen.identifiers import CodegenError, Namespace
 
 __all__ = [
     "CodegenError",

@@ -2,7 +2,7 @@
 the IR holds exactly what that class builds.
 
 A network uses one block kind under one shortcut option, so its module has one block class,
-written from the same recipe (:mod:`resdsl.recipes`) that lowering read to build the IR:
+written from the same recipe (:mod:`resdsl.ir.recipes`) that lowering read to build the IR:
 
 =====================  ==========================================================
 ``BasicBlock``         two 3x3 convolutions; shortcut identity, or ``downsample``
@@ -29,13 +29,13 @@ from collections import Counter
 from itertools import groupby
 from typing import Any
 
-from resdsl.codegen.names import error_at
-from resdsl.ir import BlockInfo, Network, Node
-from resdsl.lower import block_nodes
-from resdsl.recipes import BLOCKS, BlockRecipe, ConvStep, ReluStep, recipe
+from resdsl.codegen.identifiers import error_at
+from resdsl.ir.lower import block_nodes
+from resdsl.ir.network import BlockInfo, Network, Node
+from resdsl.ir.recipes import BLOCKS, BlockRecipe, ConvStep, ReluStep, recipe
 
 _STRIDED = "H / stride, W / stride"
-# Where a pre-activation unit's shortcut reads (resdsl.recipes, NOTE): said once, in the class.
+# Where a pre-activation unit's shortcut reads (resdsl.ir.recipes, NOTE): said once, in the class.
 _PREACT_FLAG = "preact_shortcut"
 
 

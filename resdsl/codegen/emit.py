@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from resdsl.codegen.generate import generate
-from resdsl.codegen.names import Namespace
+from resdsl.codegen.identifiers import Namespace
 from resdsl.diagnostics import ResdslError
 from resdsl.files import ordinary_mode
 from resdsl.pipeline import check_or_raise

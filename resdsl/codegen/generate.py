@@ -34,10 +34,10 @@ import jinja2
 from resdsl import __version__
 from resdsl.codegen.blocks import block_context, check_blocks, stage_entries
 from resdsl.codegen.format import format_source
-from resdsl.codegen.names import Namespace, attribute, error_at, integer, literal_op
-from resdsl.costs import network_stats
-from resdsl.ir import Network, Node
-from resdsl.recipes import BLOCKS
+from resdsl.codegen.identifiers import Namespace, attribute, error_at, integer, literal_op
+from resdsl.ir.costs import network_stats
+from resdsl.ir.network import Network, Node
+from resdsl.ir.recipes import BLOCKS
 
 _SAFE_COMMENT = re.compile(r"[A-Za-z0-9_./ =*-]*")
 

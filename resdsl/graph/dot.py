@@ -33,7 +33,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 
 from resdsl.graph.fold import Arrow, Box, Diagram, Level, fold
-from resdsl.ir import Network
+from resdsl.ir.network import Network
 
 # Fill colours per stage, pastel like the stage colours of Fig. 3; index 0 is the stem/head.
 _PALETTE = ("#eeeeee", "#dae8fc", "#d5e8d4", "#ffe6cc", "#e1d5e7", "#fff2cc", "#f8cecc")

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from resdsl.ir import Network, Node
+from resdsl.ir.network import Network, Node
 from resdsl.ops import downsampling
 
 Level = Literal["network", "stage", "block", "layer"]

@@ -109,13 +109,13 @@ def import_model(
 
 
 def network_name(name: str) -> str:
-    """``name`` made a valid network name (resdsl.names): ``resnet50``, ``wide_resnet50_2``.
+    """``name`` made a valid network name (resdsl.lang.names): ``resnet50``, ``wide_resnet50_2``.
 
     >>> network_name("resnet-50"), network_name("50layers"), network_name("list")
     ('resnet_50', 'net_50layers', 'list_net')
     """
-    from resdsl.limits import MAX_NAME_LENGTH
-    from resdsl.names import problem
+    from resdsl.lang.limits import MAX_NAME_LENGTH
+    from resdsl.lang.names import problem
 
     text = re.sub(r"\W", "_", name, flags=re.ASCII).lstrip("_") or "net"
     if text[0].isdigit():

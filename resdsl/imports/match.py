@@ -31,10 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from resdsl import ops
-from resdsl.imports import sections
-from resdsl.imports.sections import StemLayer
+from resdsl.imports import stem_head
+from resdsl.imports.stem_head import StemLayer
 from resdsl.imports.trace import CannotExpress, Record, refuse
-from resdsl.spec import BlockSpec, ShortcutOption
+from resdsl.lang.spec import BlockSpec, ShortcutOption
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,13 @@ def match(records: Sequence[Record], name: str, hints: Hints) -> Draft:
     blocks = [_block(records, g) for g in groups]
     kind = blocks[0].kind
     preact = kind.startswith("preact")
-    stem = sections.stem([records[i] for i in nodes if 0 < i < first], preact)
-    classes = sections.head([records[i] for i in nodes if i > last], preact)
+    stem = stem_head.stem([records[i] for i in nodes if 0 < i < first], preact)
+    classes = stem_head.head([records[i] for i in nodes if i > last], preact)
     block, shortcut = _block_spec(blocks, hints)
     stages = _stages(blocks, block.expansion, any(s.kind != "conv" for s in stem))
     in_channels = next((r.op.in_channels for r in records if isinstance(r.op, ops.Conv)), 3)
-    size = hints.input or (in_channels, *sections.default_size(stem))
-    deep = tuple(stem) == sections.deep_stem(in_channels)
+    size = hints.input or (in_channels, *stem_head.default_size(stem))
+    deep = tuple(stem) == stem_head.deep_stem(in_channels)
     return Draft(name, size, classes, tuple(stem), deep, block, shortcut, tuple(stages))
 
 

@@ -1,8 +1,8 @@
 """Unparsing: a :class:`~resdsl.imports.match.Draft` to the text of a ``.res`` spec.
 
     >>> from resdsl.imports.match import Draft, StageDraft
-    >>> from resdsl.imports.sections import StemLayer
-    >>> from resdsl.spec import BlockSpec
+    >>> from resdsl.imports.stem_head import StemLayer
+    >>> from resdsl.lang.spec import BlockSpec
     >>> stem = (StemLayer("conv", (3, 3), 16, (1, 1), (1, 1)),)
     >>> draft = Draft("tiny", (3, 32, 32), 10, stem, False, BlockSpec("basic", 1, "1x1", False),
     ...               "A", (StageDraft(None, 2, 16, 1), StageDraft(None, 2, 32, 2)))
@@ -35,8 +35,8 @@ from __future__ import annotations
 from resdsl import __version__
 from resdsl.diagnostics import printable
 from resdsl.imports.match import Draft
-from resdsl.imports.sections import StemLayer
-from resdsl.recipes import BLOCKS
+from resdsl.imports.stem_head import StemLayer
+from resdsl.ir.recipes import BLOCKS
 
 
 def unparse(draft: Draft, origin: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from resdsl import ops
 from resdsl.imports.match import inputs_of
 from resdsl.imports.trace import Record, refuse
-from resdsl.ir import Network
+from resdsl.ir.network import Network
 
 
 def verify(records: Sequence[Record], net: Network) -> None:

@@ -22,8 +22,10 @@ and phase, ``fits`` turns a device into a budget and finds the largest batch.
 from __future__ import annotations
 
 from resdsl.memory.ask import MemoryRequest, MemoryView, answer, request
+from resdsl.memory.events import OPTIMIZERS, PRECISIONS, Event, Trace
 from resdsl.memory.fits import DEVICES, Device, Fit, fit, largest_batch, parse_device
-from resdsl.memory.report import (
+from resdsl.memory.step import simulate
+from resdsl.memory.summary import (
     ASSUMPTIONS,
     CheckpointRow,
     CheckpointStudy,
@@ -33,8 +35,6 @@ from resdsl.memory.report import (
     checkpoint_study,
     training_memory,
 )
-from resdsl.memory.step import simulate
-from resdsl.memory.trace import OPTIMIZERS, PRECISIONS, Event, Trace
 
 __all__ = [
     "ASSUMPTIONS",

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from resdsl.costs import Convention
 from resdsl.diagnostics import ResdslError, did_you_mean, either
-from resdsl.ir import Network
+from resdsl.ir.costs import Convention
+from resdsl.ir.network import Network
+from resdsl.memory.events import KERNELS, OPTIMIZERS, PRECISIONS
 from resdsl.memory.fits import Device, Fit, fit, parse_device
-from resdsl.memory.report import CheckpointStudy, MemoryReport, checkpoint_study, training_memory
-from resdsl.memory.trace import KERNELS, OPTIMIZERS, PRECISIONS
+from resdsl.memory.summary import CheckpointStudy, MemoryReport, checkpoint_study, training_memory
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from resdsl.diagnostics import ResdslError, did_you_mean, either
-from resdsl.memory.trace import Trace
+from resdsl.memory.events import Trace
 
 GIB = 2**30
 RESERVE_FIXED = GIB

@@ -45,8 +45,8 @@ from __future__ import annotations
 
 import math
 
-from resdsl.ir import Network, Node
-from resdsl.memory.trace import BF16, FP32, INT64, OPTIMIZERS, Heap, Phase, Trace, section
+from resdsl.ir.network import Network, Node
+from resdsl.memory.events import BF16, FP32, INT64, OPTIMIZERS, Heap, Phase, Trace, section
 
 
 def simulate(

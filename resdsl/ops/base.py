@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 Shape = tuple[int, ...]
 Pair = tuple[int, int]
-# Which Convention flag counts an op's operations (see resdsl.costs.Convention).
+# Which Convention flag counts an op's operations (see resdsl.ir.costs.Convention).
 Counted = Literal["always", "bn", "relu", "pool", "add", "never"]
 # How the paper's figures draw it: its own box, folded into the box before it (BN and ReLU
 # are part of "3x3 conv, 64" in Fig. 3), the small "+" circle, or the bare input caption.

@@ -1,6 +1,6 @@
 """``resdsl diff``'s table: what changes from one network to another, stage by stage.
 
->>> from resdsl.costs import file_stats
+>>> from resdsl.ir.costs import file_stats
 >>> (a,), (b,) = file_stats("specs/resnet50.res"), file_stats("specs/resnet50_v1_5.res")
 >>> print(to_text(diff(a, b)).splitlines()[-2].split("│")[6:8])
 [' 4,089,184,256 ', ' +231,211,008 (+6.0%) ']
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from resdsl.costs import NetworkStats, StageStats
+from resdsl.ir.costs import NetworkStats, StageStats
 from resdsl.report.tables import to_text, unit_of
 
 __all__ = ["diff", "to_text"]

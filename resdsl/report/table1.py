@@ -3,7 +3,7 @@ writes them, the FLOPs row at the bottom.
 
     >>> from resdsl.pipeline import check_or_raise
     >>> from resdsl.report.tables import to_text
-    >>> from resdsl.costs import network_stats
+    >>> from resdsl.ir.costs import network_stats
     >>> nets = [*check_or_raise("specs/resnet18.res"), *check_or_raise("specs/resnet50.res")]
     >>> text = to_text(table1(nets, [network_stats(net) for net in nets]))
     >>> rows = [line.split("│") for line in text.splitlines()]
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from resdsl.costs import NetworkStats
-from resdsl.ir import Network
+from resdsl.ir.costs import NetworkStats
+from resdsl.ir.network import Network
 from resdsl.report.tables import paper_flops
 
 

@@ -1,6 +1,6 @@
-"""Presentation of :mod:`resdsl.costs` reports: rich tables, JSON, CSV and Markdown.
+"""Presentation of :mod:`resdsl.ir.costs` reports: rich tables, JSON, CSV and Markdown.
 
-    >>> from resdsl.costs import file_stats
+    >>> from resdsl.ir.costs import file_stats
     >>> reports = file_stats("specs/resnet18.res")
     >>> print("\\n".join(render(reports, "markdown").splitlines()[2:5]))
     | stage | output | blocks | params | mult-adds | training mult-adds | saved |
@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from resdsl.costs import NetworkStats, StageStats
 from resdsl.diagnostics import printable
-from resdsl.report.data import stats_data
+from resdsl.ir.costs import NetworkStats, StageStats
+from resdsl.report.serialize import stats_data
 
 Format = Literal["table", "json", "csv", "markdown"]
 WIDTH = 240  # wide enough for Table 1 with five networks side by side

@@ -43,9 +43,9 @@ from resdsl.train.checkpoint import (
 )
 from resdsl.train.config import TrainConfig
 from resdsl.train.errors import TrainError
+from resdsl.train.estimate import Machine, make_plan
 from resdsl.train.loop import RunSummary, run_loop
 from resdsl.train.module import Generated, count_params, file_sha256, load_generated, weighted_depth
-from resdsl.train.plan import Machine, make_plan
 from resdsl.train.progress import Interrupted, ignoring_sigint
 from resdsl.train.report import MetricsLog, RunContext, stderr_console
 from resdsl.train.session import LoopState, Run

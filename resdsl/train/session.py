@@ -12,7 +12,7 @@ from torch import nn
 from resdsl.train import distributed
 from resdsl.train.batches import Source
 from resdsl.train.config import TrainConfig
-from resdsl.train.plan import Plan
+from resdsl.train.estimate import Plan
 from resdsl.train.report import MetricsLog
 
 

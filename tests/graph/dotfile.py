@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 
-from resdsl.ir import Network
+from resdsl.ir.network import Network
 from resdsl.pipeline import check_or_raise
 from tests.conftest import ROOT
 

@@ -14,7 +14,7 @@ import pytest
 
 from resdsl.graph.dot import quote, to_dot
 from resdsl.graph.fold import fold
-from resdsl.ir import Network
+from resdsl.ir.network import Network
 from resdsl.ops import AvgPool, Linear, MaxPool
 from tests.graph.dotfile import arcs, blocks_with_shortcuts, column, network, parse, styled
 

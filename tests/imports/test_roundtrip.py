@@ -21,7 +21,7 @@ import resdsl  # noqa: E402
 from resdsl.codegen.generate import generate  # noqa: E402
 from resdsl.imports import import_model  # noqa: E402
 from resdsl.pipeline import check  # noqa: E402
-from resdsl.report.data import ir_data  # noqa: E402
+from resdsl.report.serialize import ir_data  # noqa: E402
 from tests.conftest import ROOT, SPECS  # noqa: E402
 
 BIG = 200  # layers; the bigger networks are marked slow (ResNet-1202, PreAct-ResNet-1001)

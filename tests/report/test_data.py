@@ -58,7 +58,7 @@ def test_ir_json_has_every_node_with_its_op_parameters() -> None:
     result = run("ir", "--format", "json", "specs/cifar.res", "-n", "resnet20")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["schema"] == "resdsl.ir/1"
+    assert data["schema"] == "resdsl.ir.network/1"
     (net,) = data["networks"]
     assert (net["name"], net["depth"], net["shortcut"], net["input"]) == (
         "resnet20",

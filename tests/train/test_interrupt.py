@@ -110,12 +110,12 @@ def test_a_second_ctrl_c_keeps_an_earlier_checkpoint(
 def test_ctrl_c_before_training_starts_writes_nothing(
     tmp_path: Path, small_config, monkeypatch
 ) -> None:
-    from resdsl.train import plan
+    from resdsl.train import estimate
 
     def interrupted_probe(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(plan, "probe", interrupted_probe)
+    monkeypatch.setattr(estimate, "probe", interrupted_probe)
     out = tmp_path / "run"
     result = CliRunner().invoke(
         train_command,

@@ -18,8 +18,8 @@ from rich.console import Console
 
 from resdsl.cli.train import train as train_command
 from resdsl.train import progress as progress_module
+from resdsl.train.estimate import Plan
 from resdsl.train.module import load_generated
-from resdsl.train.plan import Plan
 from resdsl.train.probe import Probe, extrapolate, probe
 from resdsl.train.progress import Progress, choose_mode, duration
 from tests.train.conftest import DEVICE_FLAGS

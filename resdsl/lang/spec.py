@@ -1,7 +1,7 @@
 """What resolving a network yields: a frozen, typed description of one concrete network.
 
-    >>> from resdsl.load import load
-    >>> from resdsl.resolve import resolve
+    >>> from resdsl.lang.load import load
+    >>> from resdsl.lang.resolve import resolve
     >>> (spec,) = resolve(load("specs/resnet34_a.res")).networks
     >>> spec.name, spec.shortcut, [stage.blocks for stage in spec.stages]
     ('resnet34_a', 'A', [3, 4, 6, 3])
@@ -9,7 +9,7 @@
     ['conv1', 'bn1', 'relu', 'maxpool']
 
 Families are bound, derivations applied, defaults filled in, every number evaluated and every
-language rule checked: what is left is plain data that :mod:`resdsl.lower` expands into the
+language rule checked: what is left is plain data that :mod:`resdsl.ir.lower` expands into the
 IR without any way to fail. The stem and head are already ops with their module names
 (``conv 7x7, 64`` in a stem means conv, batch norm and ReLU); the stages stay compact
 (``stage conv4_x: 6 x 256``) until lowering expands them with the block's recipe.
@@ -39,7 +39,7 @@ class BlockSpec:
     1024
     """
 
-    kind: str  # a key of resdsl.recipes.BLOCKS: basic, bottleneck, preact, preact_bottleneck
+    kind: str  # a key of resdsl.ir.recipes.BLOCKS: basic, bottleneck, preact, preact_bottleneck
     expansion: int  # output channels = planes * expansion (1 for basic, 4 by default)
     stride_on: Literal["1x1", "3x3"]  # bottleneck: where the stride sits (paper: 1x1)
     zero_init: bool  # start each block's last BN at weight 0

@@ -1,13 +1,13 @@
 """The stem and the head of a network, resolved into ops with torchvision's module names.
 
-    >>> from resdsl.parse import parse
+    >>> from resdsl.lang.parse import parse
     >>> tree = parse("network n { stem { conv 7x7, 64, stride 2 maxpool 3x3, stride 2 } }", "n")
     >>> (stem,) = [st for st in tree.items[0].body]
     >>> layers, channels = stem_layers(stem, 3, Scope("n"))
     >>> [(layer.name, layer.op.label()) for layer in layers], channels
     ([('conv1', '7x7 conv, 64, /2'), ('bn1', 'bn'), ('relu', 'relu'), ('maxpool', 'pool, /2')], 64)
 
-Part of resolving (:mod:`resdsl.resolve`). In a stem, ``conv K, C`` means a convolution, a
+Part of resolving (:mod:`resdsl.lang.resolve`). In a stem, ``conv K, C`` means a convolution, a
 batch norm and a ReLU (``conv1``, ``bn1``, ``relu``), and ``maxpool``/``avgpool`` a pooling
 window. A stem of several convolutions is named as timm names its deep stem (ResNet-C of He
 et al. 2019): ``conv1`` is an ``nn.Sequential`` of the convolutions with BN and ReLU between
@@ -23,10 +23,10 @@ ReLU that follow the last addition (``bn``, ``relu``), as that paper's networks 
 from __future__ import annotations
 
 from resdsl import ops
-from resdsl import syntax as s
 from resdsl.diagnostics import Span, did_you_mean, either
-from resdsl.scope import Scope
-from resdsl.spec import Layer
+from resdsl.lang import syntax as s
+from resdsl.lang.scope import Scope
+from resdsl.lang.spec import Layer
 
 # The stem's pooling words and the op each one is.
 POOLS: dict[str, type[ops.MaxPool] | type[ops.AvgPool]] = {

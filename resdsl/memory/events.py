@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from resdsl.ir import Node
+from resdsl.ir.network import Node
 
 Precision = Literal["fp32", "bf16-autocast"]
 Optimizer = Literal["sgd", "sgd-momentum", "adam"]

@@ -16,7 +16,7 @@ F(x) first and the shortcut second. Each node holds its op (:mod:`resdsl.ops`, w
 every question about it), its dotted module path in the generated code (``layer2.0.conv1``:
 torchvision's names, so ``state_dict`` keys match its ResNet), where it sits (section,
 stage, block, branch), the span of the statement it came from and, once
-:func:`resdsl.shapes.infer_shapes` has run, its output shape. Everything is frozen: a pass
+:func:`resdsl.ir.shapes.infer_shapes` has run, its output shape. Everything is frozen: a pass
 that adds to the IR returns a new one.
 """
 
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from resdsl.diagnostics import Span
+from resdsl.lang.spec import BlockSpec, NetworkSpec, ShortcutOption, StageInfo
 from resdsl.ops import Op, Shape
-from resdsl.spec import BlockSpec, NetworkSpec, ShortcutOption, StageInfo
 
 Section = Literal["input", "stem", "stage", "head"]
 Branch = Literal["main", "shortcut"]
@@ -63,7 +63,7 @@ class BlockInfo:
     stride: int
     shortcut: BlockShortcut
     span: Span
-    # A pre-activation unit whose shortcut reads after its BN and ReLU (resdsl.recipes, NOTE).
+    # A pre-activation unit whose shortcut reads after its BN and ReLU (resdsl.ir.recipes, NOTE).
     preactivated: bool = False
 
     @property

@@ -5,7 +5,7 @@
     >>> data["schema"], data["ok"], data["files"][0]["networks"]
     ('resdsl.check/1', True, [{'name': 'resnet18', 'depth': 18}])
 
-Every object a command prints carries ``schema`` (``resdsl.check/1``, ``resdsl.ir/1``,
+Every object a command prints carries ``schema`` (``resdsl.check/1``, ``resdsl.ir.network/1``,
 ``resdsl.stats/1``, ``resdsl.diff/1``): the name of the layout docs/api.md describes and the
 version of it. A field is never removed or changes meaning within a version; new fields may
 be added. Numbers are exact integers (parameters, multiply-adds, elements), shapes lists.
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from resdsl import __version__
-from resdsl.costs import LayerStats, NetworkStats, StageStats
 from resdsl.diagnostics import Diagnostic
-from resdsl.ir import Network
+from resdsl.ir.costs import LayerStats, NetworkStats, StageStats
+from resdsl.ir.network import Network
 from resdsl.pipeline import Checked
 
 
@@ -91,7 +91,7 @@ def sarif(results: Sequence[tuple[str, Checked]]) -> dict[str, Any]:
 
 def ir_data(nets: Sequence[Network]) -> dict[str, Any]:
     """``resdsl ir --format json``: each network's settings, stages, blocks and nodes."""
-    return {"schema": "resdsl.ir/1", "networks": [_network(net) for net in nets]}
+    return {"schema": "resdsl.ir.network/1", "networks": [_network(net) for net in nets]}
 
 
 def _network(net: Network) -> dict[str, Any]:

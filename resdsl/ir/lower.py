@@ -1,7 +1,7 @@
 """Lowering: a resolved network description to its IR. It cannot fail.
 
-    >>> from resdsl.load import load
-    >>> from resdsl.resolve import resolve
+    >>> from resdsl.lang.load import load
+    >>> from resdsl.lang.resolve import resolve
     >>> (spec,) = resolve(load("specs/resnet50.res")).networks
     >>> net = lower(spec)
     >>> [node.path for node in net.nodes[5:9]]
@@ -9,9 +9,9 @@
     >>> net.blocks[3].path, net.blocks[3].stride, net.blocks[3].shortcut
     ('layer2.0', 2, 'projection')
 
-The stem and head are already ops with their names (:mod:`resdsl.resolve` made them); each
+The stem and head are already ops with their names (:mod:`resdsl.lang.resolve` made them); each
 stage expands into its blocks, and each block into nodes by reading its recipe
-(:mod:`resdsl.recipes`): the residual function's steps on the ``main`` branch, the shortcut's
+(:mod:`resdsl.ir.recipes`): the residual function's steps on the ``main`` branch, the shortcut's
 steps on the ``shortcut`` branch, then the addition and (He et al. 2015) the ReLU after it.
 A plain network (``shortcut none``) has no addition: its block ends in the ReLU. A
 pre-activation unit's shortcut reads after its opening BN and ReLU where the recipe says so.
@@ -20,9 +20,9 @@ pre-activation unit's shortcut reads after its opening BN and ReLU where the rec
 from __future__ import annotations
 
 from resdsl import ops
-from resdsl.ir import BlockInfo, Branch, Network, Node
-from resdsl.recipes import BlockRecipe, ReluStep, block_shortcut, recipe
-from resdsl.spec import NetworkSpec
+from resdsl.ir.network import BlockInfo, Branch, Network, Node
+from resdsl.ir.recipes import BlockRecipe, ReluStep, block_shortcut, recipe
+from resdsl.lang.spec import NetworkSpec
 
 
 def lower(spec: NetworkSpec) -> Network:

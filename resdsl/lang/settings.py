@@ -1,16 +1,16 @@
 """The network-wide settings: ``input``, ``classes``, ``block`` and ``shortcut``, as written in
 a network's body or a derivation's ``with``, resolved with located errors.
 
-    >>> from resdsl.parse import parse
+    >>> from resdsl.lang.parse import parse
     >>> tree = parse("network n { block bottleneck, groups 32, width per group 4 }", "n.res")
     >>> (block,) = tree.items[0].body
     >>> spec = block_setting(block, Scope("n"))
     >>> spec.kind, spec.expansion, spec.groups, spec.width_per_group, spec.inner_width(64)
     ('bottleneck', 4, 32, 4, 128)
 
-Part of resolving (:mod:`resdsl.resolve`). What each block kind allows (``expansion``,
+Part of resolving (:mod:`resdsl.lang.resolve`). What each block kind allows (``expansion``,
 ``stride on``, ``groups``, ``width per group``, ``dropout``) is its entry in
-:data:`resdsl.recipes.BLOCKS`; this module only reads it.
+:data:`resdsl.ir.recipes.BLOCKS`; this module only reads it.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from resdsl import syntax as s
 from resdsl.diagnostics import did_you_mean, either
-from resdsl.recipes import BLOCKS
-from resdsl.scope import Scope
-from resdsl.spec import BlockSpec
+from resdsl.ir.recipes import BLOCKS
+from resdsl.lang import syntax as s
+from resdsl.lang.scope import Scope
+from resdsl.lang.spec import BlockSpec
 
 SHORTCUTS = ("A", "B", "C", "D", "none")
 SETTINGS = (s.Input, s.Classes, s.Block, s.Shortcut)

@@ -29,8 +29,8 @@ def convention_options(command):
 
 
 def convention(count_bn, count_relu, count_pool, count_add, count_all, flops_2x):
-    """The :class:`~resdsl.costs.Convention` the flags ask for."""
-    from resdsl.costs import Convention
+    """The :class:`~resdsl.ir.costs.Convention` the flags ask for."""
+    from resdsl.ir.costs import Convention
 
     return Convention(
         bn=count_bn or count_all,

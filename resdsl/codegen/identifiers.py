@@ -2,8 +2,8 @@
 
 As torch.fx's ``_Namespace``, a :class:`Namespace` hands out identifiers, but it refuses
 rather than rewrites: a network called ``class`` or ``conv3x3`` is a spec error with a
-location, not a silently renamed function. The rules themselves are :mod:`resdsl.names`,
-which :mod:`resdsl.validate` asks too. Numbers must be ``int``; strings are JSON-escaped by
+location, not a silently renamed function. The rules themselves are :mod:`resdsl.lang.names`,
+which :mod:`resdsl.ir.validate` asks too. Numbers must be ``int``; strings are JSON-escaped by
 the caller.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from resdsl import names
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
+from resdsl.lang import names
 from resdsl.ops import Op
 
 

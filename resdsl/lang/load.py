@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
-from resdsl.limits import MAX_FILES, MAX_SPEC_BYTES
-from resdsl.parse import parse
+from resdsl.lang import syntax as s
+from resdsl.lang.limits import MAX_FILES, MAX_SPEC_BYTES
+from resdsl.lang.parse import parse
 
 Definition = s.Network | s.Derivation
 

@@ -13,10 +13,10 @@ shapes, a window larger than its input) the op itself says (:meth:`resdsl.ops.Op
 
 from __future__ import annotations
 
-from resdsl import names
 from resdsl.diagnostics import Diagnostic
-from resdsl.ir import Network, Node
-from resdsl.limits import MAX_SIZE
+from resdsl.ir.network import Network, Node
+from resdsl.lang import names
+from resdsl.lang.limits import MAX_SIZE
 from resdsl.ops import show
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from resdsl.costs import Convention, network_stats
-from resdsl.ir import Network
+from resdsl.ir.costs import Convention, network_stats
+from resdsl.ir.network import Network
+from resdsl.memory.events import FP32, OPTIMIZERS, Trace, Where, section
 from resdsl.memory.step import simulate
-from resdsl.memory.trace import FP32, OPTIMIZERS, Trace, Where, section
 
 ASSUMPTIONS = (
     "one step as resdsl's runner takes it, eager (no torch.compile), one device: forward and "

@@ -4,7 +4,7 @@
     (None, 'is a Python keyword', 'would shadow a name the generated code uses')
 
 A network's name becomes a factory function, a file name and a ``META`` entry. Both
-:mod:`resdsl.validate` (which refuses a bad name where the spec writes it) and
+:mod:`resdsl.ir.validate` (which refuses a bad name where the spec writes it) and
 :mod:`resdsl.codegen` (whose namespace hands names out) ask this module, so the rules and
 their wording exist once.
 """
@@ -15,7 +15,7 @@ import builtins
 import keyword
 import sys
 
-from resdsl.limits import MAX_NAME_LENGTH
+from resdsl.lang.limits import MAX_NAME_LENGTH
 
 # Names the generated module defines or imports (nn, ResNet, conv3x3, META, ...): a network
 # called `conv3x3` would shadow them.

@@ -1,6 +1,6 @@
 """Resolving: the AST of a program to a typed description of each concrete network.
 
-    >>> from resdsl.load import load
+    >>> from resdsl.lang.load import load
     >>> result = resolve(load("specs/cifar.res"))
     >>> [spec.name for spec in result.networks][:2], result.diagnostics
     (['resnet20', 'resnet32'], ())
@@ -9,10 +9,10 @@ Binds families to their arguments, applies derivations and ``with`` overrides (s
 the stem, stages by label), fills in the defaults (``block basic``, ``shortcut B``, a
 bottleneck's expansion 4 with the stride on the first 1x1, conv and pool padding k//2),
 evaluates every size and checks every rule of the language that the text alone decides
-(the settings' rules are :mod:`resdsl.settings`, the stem's and head's
-:mod:`resdsl.sections`). Each problem is a located diagnostic; the network it belongs to is
+(the settings' rules are :mod:`resdsl.lang.settings`, the stem's and head's
+:mod:`resdsl.lang.sections`). Each problem is a located diagnostic; the network it belongs to is
 dropped and every other one is still resolved, so one run reports every error of a file.
-What comes out (:class:`~resdsl.spec.NetworkSpec`) cannot fail to lower.
+What comes out (:class:`~resdsl.lang.spec.NetworkSpec`) cannot fail to lower.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, Span, did_you_mean
-from resdsl.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
-from resdsl.load import Program
-from resdsl.recipes import BLOCKS
-from resdsl.scope import Scope
-from resdsl.sections import head_layers, stem_layers
-from resdsl.settings import (
+from resdsl.ir.recipes import BLOCKS
+from resdsl.lang import syntax as s
+from resdsl.lang.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
+from resdsl.lang.load import Program
+from resdsl.lang.scope import Scope
+from resdsl.lang.sections import head_layers, stem_layers
+from resdsl.lang.settings import (
     DEFAULT_BLOCK,
     block_setting,
     check_pairing,
@@ -35,7 +35,7 @@ from resdsl.settings import (
     input_shape,
     shortcut_option,
 )
-from resdsl.spec import BlockSpec, NetworkSpec, StageInfo
+from resdsl.lang.spec import BlockSpec, NetworkSpec, StageInfo
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@
     >>> [step.name for step in preact.steps], preact.preactivation, preact.relu_after_add
     (['bn1', 'relu', 'conv1', 'bn2', 'relu', 'dropout', 'conv2'], 2, False)
 
-A recipe lists a block's residual function F(x) step by step (:mod:`resdsl.steps`), in
+A recipe lists a block's residual function F(x) step by step (:mod:`resdsl.ir.steps`), in
 order, with torchvision's module names and where the stride sits; a shortcut recipe does the
-same for the shortcut branch. :mod:`resdsl.lower` reads a recipe to lay the block out as IR
+same for the shortcut branch. :mod:`resdsl.ir.lower` reads a recipe to lay the block out as IR
 nodes (each step answers ``op``), and :mod:`resdsl.codegen` reads the same recipe to write
 the block's class (each step answers ``module``), so the IR and the generated code cannot
 disagree. Adding a block kind is adding a recipe here (docs/architecture.md).
@@ -35,8 +35,8 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from resdsl.spec import BlockSpec, ShortcutOption
-from resdsl.steps import AvgDownStep, ConvStep, DropoutStep, NormStep, PadStep, ReluStep, Step
+from resdsl.ir.steps import AvgDownStep, ConvStep, DropoutStep, NormStep, PadStep, ReluStep, Step
+from resdsl.lang.spec import BlockSpec, ShortcutOption
 
 __all__ = [
     "BLOCKS",

@@ -11,7 +11,7 @@
 In a stem, ``conv K, C`` is a convolution, its batch norm and its ReLU (the last
 convolution's bare in a pre-activation network, whose first unit opens with them), and
 ``maxpool``/``avgpool`` a window; the head is the global average pool and one fc, after the
-final BN and ReLU of pre-activation blocks (:mod:`resdsl.sections`, which reads them from a
+final BN and ReLU of pre-activation blocks (:mod:`resdsl.lang.sections`, which reads them from a
 spec).
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from resdsl import ops
 from resdsl.imports.trace import CannotExpress, Record, refuse
-from resdsl.sections import STEMS
+from resdsl.lang.sections import STEMS
 
 Pair = tuple[int, int]
 

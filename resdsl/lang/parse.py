@@ -5,11 +5,11 @@
     'n'
 
 The Lark grammar lives in ``grammars/res.lark`` (shipped as ``resdsl.grammars``; the parser
-is :func:`resdsl.grammar.parser`). The
-Transformer below is purely structural: it builds :mod:`resdsl.syntax` nodes and keeps
+is :func:`resdsl.lang.grammar.parser`). The
+Transformer below is purely structural: it builds :mod:`resdsl.lang.syntax` nodes and keeps
 spans; every rule about meaning lives in later passes. Syntax errors become a
 :class:`~resdsl.diagnostics.ResdslError` carrying every syntax error of the file, each saying
-what was expected in the language's own words (:mod:`resdsl.syntax_errors`).
+what was expected in the language's own words (:mod:`resdsl.lang.syntax_errors`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from __future__ import annotations
 import lark
 from lark import Token, Transformer, v_args
 
-from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
-from resdsl.grammar import parser
-from resdsl.limits import MAX_DIGITS, MAX_NESTING, MAX_SIZE
-from resdsl.options import Option, fold, fold_overrides
-from resdsl.syntax_errors import describe, syntax_errors
+from resdsl.lang import syntax as s
+from resdsl.lang.grammar import parser
+from resdsl.lang.limits import MAX_DIGITS, MAX_NESTING, MAX_SIZE
+from resdsl.lang.options import Option, fold, fold_overrides
+from resdsl.lang.syntax_errors import describe, syntax_errors
 
 
 def parse(text: str, path: str) -> s.SourceFile:

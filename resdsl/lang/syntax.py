@@ -1,7 +1,8 @@
 """The abstract syntax tree of a .res file: small frozen dataclasses, each with its source span.
 
 The tree says only what was written. What it means (defaults, parameters, expansion of
-``stage 36 x 256`` into 36 blocks) is the business of :mod:`resdsl.resolve` and :mod:`resdsl.lower`.
+``stage 36 x 256`` into 36 blocks) is the business of :mod:`resdsl.lang.resolve` and
+:mod:`resdsl.ir.lower`.
 
 A statement's ``span`` is the span of its keyword (``stage``, ``conv``), which is where a
 diagnostic about the statement points; expressions and names carry their own spans.

@@ -6,7 +6,7 @@
     1 21 unexpected '}'; expected a name, a number, '(' or '-'
     2 37 unexpected '}'; expected a name, a number, '(' or '-'
 
-Called by :func:`resdsl.parse.parse` once a file has failed to parse, so a file that parses
+Called by :func:`resdsl.lang.parse.parse` once a file has failed to parse, so a file that parses
 pays nothing for it. Each message says what was expected as the language names it ("a
 name", "'}'"), never Lark's terminal names.
 
@@ -21,7 +21,7 @@ the parser never took (a broken network header) gets a body opened for it, so th
 body is checked too. An error on the very next token is an echo of the first (a ``}`` that
 closed the wrong body) and is recovered from silently. The tokens are Lark's own, so every
 span is where the parser found it. The cost is one more parse, paid only by a file with an
-error. Errors beyond the shown ones (:data:`~resdsl.limits.MAX_ERRORS_SHOWN`) are counted
+error. Errors beyond the shown ones (:data:`~resdsl.lang.limits.MAX_ERRORS_SHOWN`) are counted
 but not described, which would cost a parse-state copy per expected word.
 """
 
@@ -35,8 +35,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.parsers.lalr_analysis import Shift
 
 from resdsl.diagnostics import Diagnostic, Span
-from resdsl.grammar import parser
-from resdsl.limits import MAX_ERRORS_SHOWN
+from resdsl.lang.grammar import parser
+from resdsl.lang.limits import MAX_ERRORS_SHOWN
 
 # The words a statement starts with, and the brace that closes a body.
 RESUME_AT = frozenset(

@@ -1,6 +1,6 @@
 """Numbers in a spec, evaluated where one network is resolved, with located errors.
 
-    >>> from resdsl import syntax as s
+    >>> from resdsl.lang import syntax as s
     >>> span = Span("n.res", 1, 1, 1, 2)
     >>> scope = Scope("resnet56", {"n": 9})
     >>> scope.size(s.BinOp("*", s.Int(2, span), s.Var("n", span), span), "a width")
@@ -15,9 +15,9 @@ derived network it failed for.
 
 from __future__ import annotations
 
-from resdsl import syntax as s
 from resdsl.diagnostics import Diagnostic, Span
-from resdsl.limits import MAX_SIZE
+from resdsl.lang import syntax as s
+from resdsl.lang.limits import MAX_SIZE
 
 
 class Scope:

@@ -1,6 +1,6 @@
 """Options, as parsing folds them into the statement they belong to: structure, no meaning.
 
-    >>> from resdsl.parse import parse
+    >>> from resdsl.lang.parse import parse
     >>> (derivation,) = parse("network a = b with block preact, dropout 0.3, "
     ...                       "stage conv3_x: 4 x 128, stride 2", "a.res").items
     >>> block, stage = derivation.overrides
@@ -11,15 +11,15 @@ A statement's options (``conv 3x3, 64, stride 2``; ``block bottleneck, groups 32
 from the grammar as :class:`Option` items. In a body they follow their statement's keyword;
 in a ``with`` the commas also separate the overrides, so the grammar gives each option as an
 override of its own and :func:`fold_overrides` puts it back into the block (or, for a
-``stride``, the stage) before it. Part of :mod:`resdsl.parse`; what the options mean is
-resolving's business (:mod:`resdsl.settings`).
+``stride``, the stage) before it. Part of :mod:`resdsl.lang.parse`; what the options mean is
+resolving's business (:mod:`resdsl.lang.settings`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from resdsl import syntax as s
+from resdsl.lang import syntax as s
 
 # A block option's keyword, and the field of syntax.Block it fills.
 BLOCK_FIELDS = {

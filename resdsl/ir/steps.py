@@ -9,7 +9,7 @@
 Each step answers :meth:`~ConvStep.op` (the op lowering puts in the IR, given the channels
 it reads and writes and the block's stride; None where the step does nothing at that stride)
 and :meth:`~ConvStep.module` (the constructor the generated block class writes, over its
-channel expressions), so that :mod:`resdsl.lower` and :mod:`resdsl.codegen` read one
+channel expressions), so that :mod:`resdsl.ir.lower` and :mod:`resdsl.codegen` read one
 description. ``opens_group`` says where the generated ``forward`` starts a paragraph: at
 each convolution in torchvision's post-activation blocks, at each batch norm in the
 pre-activation ones (BN, ReLU, conv read as one unit of He et al. 2016's Fig. 4(e)).

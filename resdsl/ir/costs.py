@@ -30,7 +30,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from resdsl.ir import Network
+from resdsl.ir.network import Network
 from resdsl.ops import Op
 
 # A node's (params, macs, flops, activations, saved), as LayerStats names them.

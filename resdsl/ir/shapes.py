@@ -1,8 +1,8 @@
 """Shapes: annotate every node of the IR with its output shape. IR to IR.
 
-    >>> from resdsl.load import load
-    >>> from resdsl.lower import lower
-    >>> from resdsl.resolve import resolve
+    >>> from resdsl.lang.load import load
+    >>> from resdsl.ir.lower import lower
+    >>> from resdsl.lang.resolve import resolve
     >>> (spec,) = resolve(load("specs/resnet18.res")).networks
     >>> net = infer_shapes(lower(spec))
     >>> net.node("layer4.1.bn2").shape, net.nodes[-1].shape
@@ -11,7 +11,7 @@
 Shapes are (C, H, W) up to the fc, then (features,); each op computes its own
 (:meth:`resdsl.ops.Op.shape`: PyTorch's floor rule for windows, ``ceil(H / s)`` for option
 A's subsampling). A node whose window does not fit its input gets ``None``, and so does
-everything after it; :mod:`resdsl.validate` reports where that began. The shape an edge
+everything after it; :mod:`resdsl.ir.validate` reports where that began. The shape an edge
 carries is the shape of the node it leaves.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from resdsl.ir import Network, Node
+from resdsl.ir.network import Network, Node
 from resdsl.ops import Shape
 
 
