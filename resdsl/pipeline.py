@@ -4,7 +4,7 @@
     >>> result.ok, [net.name for net in result.networks]
     (True, ['resnet34'])
 
-load (parse every file) -> resolve -> lower -> infer_shapes -> validate. Each stage is a plain
+load (parse every file) -> resolve -> lower (shapes included) -> validate. Each stage is a plain
 function in its own module; this driver only sequences them and gathers diagnostics.
 """
 
@@ -16,7 +16,6 @@ from pathlib import Path
 from resdsl.diagnostics import Diagnostic, ResdslError, has_errors
 from resdsl.ir.lower import lower
 from resdsl.ir.network import Network
-from resdsl.ir.shapes import infer_shapes
 from resdsl.ir.validate import validate
 from resdsl.lang.load import Program, load
 from resdsl.lang.resolve import resolve
@@ -50,7 +49,7 @@ def check(path: str | Path, network: str | None = None, *, text: str | None = No
     diagnostics = list(resolution.diagnostics)
     networks = []
     for spec in resolution.networks:
-        shaped = infer_shapes(lower(spec))
+        shaped = lower(spec)
         problems = validate(shaped)
         diagnostics.extend(problems)
         if not problems:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from resdsl.ir.costs import Convention, file_stats, network_stats
+from resdsl.ir.network import with_nodes
 from resdsl.ops import Op
 from resdsl.pipeline import check_or_raise
 
@@ -202,7 +203,7 @@ class Gelu(Op):
 def _with_node(graph, index: int, **changes):
     nodes = list(graph.nodes)
     nodes[index] = replace(nodes[index], **changes)
-    return replace(graph, nodes=tuple(nodes))
+    return with_nodes(graph, nodes)
 
 
 def test_unknown_op_fails_loudly(resnet18) -> None:

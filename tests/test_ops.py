@@ -19,7 +19,7 @@ def test_conv_answers_every_question() -> None:
     assert CONV.table_entry() == "3x3, 128, stride 2"
     assert CONV.table_entry(stride=False) == "3x3, 128"
     assert CONV.torch() == "nn.Conv2d(64, 128, kernel_size=3, stride=2, padding=1, bias=False)"
-    assert CONV.counted == "always" and CONV.weighted and CONV.keeps_input
+    assert CONV.counted == "always" and CONV.counts_in_depth and CONV.shown and CONV.keeps_input
 
 
 def test_a_window_larger_than_its_input_has_no_shape_and_says_why() -> None:
@@ -131,6 +131,6 @@ def test_ceil_mode_average_pool_matches_the_strided_3x3_beside_it() -> None:
 def test_dropout_is_free_at_inference_and_drawn_with_its_conv() -> None:
     drop = ops.Dropout(0.3)
     assert drop.shape([(160, 32, 32)]) == (160, 32, 32) and drop.params() == 0
-    assert drop.counted == "never" and drop.drawn == "folded" and not drop.weighted
+    assert drop.counted == "never" and drop.drawn == "folded" and not drop.shown
     assert drop.extra_saved((160, 32, 32)) == 160 * 32 * 32  # the mask
     assert (drop.label(), drop.torch()) == ("dropout 0.3", "nn.Dropout(p=0.3)")

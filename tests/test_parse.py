@@ -98,7 +98,8 @@ def test_use_and_comments():
         ("network n {", (1, 12), "unexpected end of file"),
         ("network n { stem { conv 7x7 64 } }", (1, 29), "unexpected '64'; expected a name, ','"),
         ("network é", (1, 9), "unexpected character 'é'; expected a name"),
-        ("network a = b with foo", (1, 20), "expected 'block', 'classes', 'dropout', 'expansion'"),
+        ("network a = b with 3", (1, 20), "expected a name, 'block', 'classes', 'dropout'"),
+        ("network a = b with ratio", (1, 25), "unexpected end of file; expected a function"),
     ],
 )
 def test_syntax_errors_say_what_was_expected_in_words(text, where, message):

@@ -64,7 +64,11 @@ def test_with_block_options_and_further_overrides(tmp_path):
     )
     graph = check_or_raise(spec, "wide")[0]
     block = graph.block
-    assert (block.kind, block.stride_on, block.expansion) == ("bottleneck", "3x3", 2)
+    assert (block.kind, block.value("stride_on"), block.value("expansion")) == (
+        "bottleneck",
+        (3, 3),
+        2,
+    )
     assert graph.classes == 100 and graph.shortcut == "B"
     spec.write_text(family + "network odd = cifar_resnet(n=3) with expansion 2\n")
     (diagnostic,) = check(spec).diagnostics
@@ -92,9 +96,9 @@ def test_language_example_resnet_family_resolves_to_the_libraries_networks():
         "tiny_resnet34": 21_379_592,
     }
     pre = graphs["preact_resnet110"].block
-    assert (pre.kind, graphs["wrn16_4"].block.dropout) == ("preact", 0.3)
+    assert (pre.kind, graphs["wrn16_4"].block.value("dropout")) == ("preact", 0.3)
     resnext = graphs["resnext50_32x4d"].block
-    assert (resnext.groups, resnext.width_per_group, resnext.stride_on) == (32, 4, "3x3")
+    assert [resnext.value(k) for k in ("groups", "width_per_group", "stride_on")] == [32, 4, (3, 3)]
     assert graphs["resnet50d"].shortcut == "D"
     assert [st.blocks for st in graphs["resnet101_v1_5"].stages] == [3, 4, 23, 3]
     assert [st.stride for st in graphs["resnet101_v1_5"].stages] == [1, 2, 2, 2]  # kept

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from resdsl.lang.load import load
 from resdsl.lang.parse import parse
 from resdsl.lang.scope import Scope
 from resdsl.lang.sections import head_layers, stem_layers
+
+# The named stems a spec sees: the prelude's (`stem deep`).
+STEMS = dict(load("specs/resnet18.res").stems())
 
 
 def section(text: str):
@@ -13,15 +17,17 @@ def section(text: str):
 
 
 def names(text: str, preact: bool = False) -> list[str]:
-    layers, _ = stem_layers(section(text), 3, Scope("n"), preact)
+    layers, _ = stem_layers(section(text), 3, Scope("n"), preact, STEMS)
     return [layer.name for layer in layers]
 
 
 def test_the_deep_stem_by_name_is_the_same_as_written_out():
     written = "stem { conv 3x3, 32, stride 2 conv 3x3, 32 conv 3x3, 64 maxpool 3x3, stride 2 }"
-    deep, channels = stem_layers(section("stem deep"), 3, Scope("n"))
+    deep, channels = stem_layers(section("stem deep"), 3, Scope("n"), stems=STEMS)
     out, _ = stem_layers(section(written), 3, Scope("n"))
     assert [(a.name, a.op) for a in deep] == [(b.name, b.op) for b in out] and channels == 64
+    section_span = section("stem deep").preset.span
+    assert {layer.span for layer in deep} == {section_span}  # the spec's line, not the prelude's
     assert [layer.name for layer in deep] == [
         "conv1.0", "conv1.1", "conv1.2", "conv1.3", "conv1.4", "conv1.5", "conv1.6",
         "bn1", "relu", "maxpool",
@@ -55,7 +61,7 @@ def test_a_pre_activation_head_opens_with_bn_and_relu():
 
 def test_an_unknown_stem_name_says_which_there_are():
     scope = Scope("n")
-    stem_layers(section("stem deeep"), 3, scope)
+    stem_layers(section("stem deeep"), 3, scope, stems=STEMS)
     (diagnostic,) = scope.diagnostics
     assert (
         diagnostic.message

@@ -5,35 +5,48 @@ from __future__ import annotations
 import pytest
 
 from resdsl.lang import syntax as s
+from resdsl.lang.definitions import definitions
+from resdsl.lang.elaborate import Shortcut, elaborate
+from resdsl.lang.load import load
 from resdsl.lang.parse import parse
 from resdsl.lang.scope import Scope
 from resdsl.lang.settings import block_setting, shortcut_option
+
+DEFS = definitions(load("specs/resnet18.res"))  # the prelude's blocks
 
 
 def resolved(text: str):
     """The block setting of ``network n { block ... }`` and the diagnostics it gave."""
     (block,) = parse(f"network n {{ {text} }}", "n.res").items[0].body
     scope = Scope("n")
-    return block_setting(block, scope), [d.message for d in scope.diagnostics]
+    return block_setting(block, scope, DEFS), [d.message for d in scope.diagnostics]
 
 
 @pytest.mark.parametrize(
-    ("text", "kind", "expansion", "groups", "per_group", "dropout"),
+    ("text", "kind", "values"),
     [
-        ("block bottleneck, groups 32, width per group 4", "bottleneck", 4, 32, 4, 0.0),
-        ("block bottleneck, width per group 128", "bottleneck", 4, 1, 128, 0.0),
-        ("block preact", "preact", 1, 1, 64, 0.0),
-        ("block preact, dropout 0.3", "preact", 1, 1, 64, 0.3),
-        ("block preact, dropout 0", "preact", 1, 1, 64, 0.0),
-        ("block preact_bottleneck, groups 8", "preact_bottleneck", 4, 8, 64, 0.0),
+        (
+            "block bottleneck, groups 32, width per group 4",
+            "bottleneck",
+            {"groups": 32, "width_per_group": 4},
+        ),
+        (
+            "block bottleneck, width per group 128",
+            "bottleneck",
+            {"groups": 1, "width_per_group": 128},
+        ),
+        ("block bottleneck, stride on 3x3", "bottleneck", {"expansion": 4, "stride_on": (3, 3)}),
+        ("block preact", "preact", {"dropout": 0.0}),
+        ("block preact, dropout 0.3", "preact", {"dropout": 0.3}),
+        ("block preact, dropout 0", "preact", {"dropout": 0.0}),
+        ("block preact_bottleneck, groups 8", "preact_bottleneck", {"groups": 8, "expansion": 4}),
+        ("block basic", "basic", {}),
     ],
 )
-def test_block_options(text, kind, expansion, groups, per_group, dropout):
+def test_block_options(text, kind, values):
     spec, problems = resolved(text)
     assert problems == []
-    assert (spec.kind, spec.expansion, spec.groups, spec.width_per_group, spec.dropout) == (
-        kind, expansion, groups, per_group, dropout,
-    )  # fmt: skip
+    assert spec.kind == kind and values.items() <= dict(spec.values).items()
 
 
 @pytest.mark.parametrize(
@@ -54,11 +67,22 @@ def test_block_options_a_kind_does_not_take(text, message):
     assert len(problems) == 1 and message in problems[0], problems
 
 
+def inner_width(spec, planes: int) -> int:
+    """The width of a bottleneck's 3x3, as the prelude's definition computes it."""
+    given = {**dict(spec.values), "planes": planes, "stride": 1, "channels": 4 * planes}
+    block = elaborate(spec.definition, given, DEFS.blocks, _identity)
+    return next(p.op.out_channels for p in block.pieces if p.path == "conv2")
+
+
+def _identity(c_in: int, c_out: int) -> Shortcut:
+    return Shortcut("identity", None, False)
+
+
 def test_inner_width_is_torchvision_s_formula():
     spec, _ = resolved("block bottleneck, groups 64, width per group 4")
-    assert [spec.inner_width(p) for p in (64, 128, 256, 512)] == [256, 512, 1024, 2048]
+    assert [inner_width(spec, p) for p in (64, 128, 256, 512)] == [256, 512, 1024, 2048]
     spec, _ = resolved("block bottleneck, groups 32, width per group 3")
-    assert spec.inner_width(64) == 96 and spec.inner_width(16) == 0  # 16 * 3 // 64 = 0
+    assert inner_width(spec, 64) == 96  # 64 * 3 // 64 * 32; at planes 16: 0, which is refused
 
 
 def test_shortcut_d_and_a_hint_for_lowercase():

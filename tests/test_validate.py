@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from resdsl.ir.shapes import infer_shapes
+from resdsl.ir.lower import shaped
+from resdsl.ir.network import with_nodes
 from resdsl.ir.validate import check_ops, validate
 from resdsl.ops import Conv
 from resdsl.pipeline import check, check_or_raise
@@ -59,5 +60,5 @@ def test_an_addition_of_unequal_shapes_is_reported():
         else n
         for n in graph.nodes
     ]
-    (diagnostic,) = check_ops(infer_shapes(replace(graph, nodes=tuple(nodes))))
+    (diagnostic,) = check_ops(with_nodes(graph, shaped(nodes)))
     assert "adds F(x) of shape 128x28x28 to a shortcut of shape 64x28x28" in diagnostic.message

@@ -1,186 +1,291 @@
-"""The block class of the generated code, written from the block's recipe, and the check that
-the IR holds exactly what that class builds.
+"""The classes and helpers a network's block needs, written from its definition.
 
-A network uses one block kind under one shortcut option, so its module has one block class,
-written from the same recipe (:mod:`resdsl.ir.recipes`) that lowering read to build the IR:
+A network's stages use one block definition under one shortcut option, so its module has one
+block class (``BasicBlock``, ``Bottleneck``, ``PreActBasicBlock``, a user's ``SEBottleneck``:
+the definition's ``as`` name), one class per block its layers name (``SEModule``), and one
+function per shortcut block its blocks use (``projection``: an ``nn.Sequential`` of the
+layers its definition names ``downsample.0``, ``downsample.1``; a shortcut of one op is built
+by that op's own class, option A's ``ZeroPadShortcut``). Each is written from the same
+definition lowering elaborated (:mod:`resdsl.codegen.emitter`), so the class builds what the
+IR holds; the stages list one constructor call per block, runs of identical blocks folded.
 
-=====================  ==========================================================
-``BasicBlock``         two 3x3 convolutions; shortcut identity, or ``downsample``
-                       (projection, options B/C) or ``shortcut`` (zero padding, A)
-``Bottleneck``         1x1, 3x3, 1x1; the stride on the first 1x1 (the paper) or
-                       on the 3x3 (torchvision's "v1.5"), as the spec says
-``PlainBasicBlock``    ``PlainBottleneck``: the same without shortcut or addition
-``PreActBasicBlock``   He et al. 2016's full pre-activation unit (BN, ReLU, conv,
-                       twice; WRN's dropout between), no ReLU after the addition
-``PreActBottleneck``   the same around a bottleneck's 1x1, 3x3, 1x1
-=====================  ==========================================================
-
-A grouped or wide bottleneck (``groups``, ``width per group``) keeps torchvision's form: class
-attributes ``groups`` and ``width_per_group`` and ``width = planes * width_per_group // 64 *
-groups`` in the constructor.
-
-:func:`check_blocks` lays every block of the IR out again from the recipe and refuses to
-emit when the IR differs: the generated hierarchy is the IR's, not a guess about it.
+A stage block's class keeps torchvision's contract: ``__init__(inplanes, planes, stride=1,
+downsample=None)``, ``expansion`` as a class attribute (its parameter, or what the block's
+width makes of ``planes``), every other network-wide whole number as a class attribute
+(``groups``, ``width_per_group``), with the comment its parameter has in the definition.
 """
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections import Counter
 from itertools import groupby
 from typing import Any
 
+from resdsl.codegen.emitter import Body, emit, stage_env
 from resdsl.codegen.identifiers import error_at
-from resdsl.ir.lower import block_nodes
-from resdsl.ir.network import BlockInfo, Network, Node
-from resdsl.ir.recipes import BLOCKS, BlockRecipe, ConvStep, ReluStep, recipe
+from resdsl.codegen.symbolic import Sym, condition, term
+from resdsl.ir.network import BlockInfo, Network
+from resdsl.lang import syntax as s
+from resdsl.lang.definitions import Definition
+from resdsl.lang.layers import LAYERS, PER_BLOCK, LayerArgs
 
 _STRIDED = "H / stride, W / stride"
-# Where a pre-activation unit's shortcut reads (resdsl.ir.recipes, NOTE): said once, in the class.
+# Where a pre-activation unit's shortcut reads (`shortcut here`): said once, in the class.
 _PREACT_FLAG = "preact_shortcut"
+# The helper functions a block's lines may call, and the one the grouped convolution calls.
+_HELPERS = ("conv3x3", "conv1x1")
 
 
 def block_context(net: Network) -> dict[str, Any]:
-    """Everything the template needs to write the network's block class."""
+    """Everything the template needs to write the network's block, its classes and helpers."""
     spec, span = net.block, net.name_span
+    definition = spec.definition
     shortcuts = {info.shortcut for info in net.blocks}
     residual = "none" not in shortcuts
     special = sorted(shortcuts - {"identity", "none"})
     if ("none" in shortcuts and len(shortcuts) > 1) or len(special) > 1:
         raise error_at(span, f"resdsl compile cannot mix shortcuts {sorted(shortcuts)}")
-    if spec.kind not in BLOCKS:
-        raise error_at(span, f"resdsl compile does not know the block kind {spec.kind!r}")
-    if type(spec.expansion) is not int or spec.expansion < 1:
-        raise error_at(span, f"block expansion must be a positive integer, not {spec.expansion!r}")
-    block = recipe(spec, net.shortcut)
-    shortcut = block.shortcut(special[0]) if special else None
-    # The channels of each step as the class writes them, and as its shape comments say:
-    # `planes`, or a grouped or wide bottleneck's `width` (torchvision's formula).
-    inner = spec.groups != 1 or spec.width_per_group != 64
-    width = "width" if inner else "planes"
-    widen = spec.expansion != 1
-    exprs = (width, "planes * self.expansion" if widen else "planes")
-    docs = (width, f"planes * {spec.expansion}" if widen else "planes")
-    flag = bool(block.preactivation) and residual
-    init, forward = _class_body(block, exprs, docs, flag)
-    attributes = [f"expansion: int = {spec.expansion}"]
-    if inner:
-        attributes += [
-            f"groups: int = {spec.groups}  # of the 3x3 convolution (ResNeXt's cardinality)",
-            f"width_per_group: int = {spec.width_per_group}  # its width a group, at planes 64",
-        ]
-        init.insert(0, "width = planes * self.width_per_group // 64 * self.groups")
+    shortcut = net.spec.shortcuts.get(special[0]) if special else None
+    flag = definition.reads_here and residual
+    body = emit(definition, stage_env(spec), net.spec.definitions, preact_flag=flag, plain=not residual)
+    init, forward = list(body.init), [list(p) for p in body.forward]
+    attr = _attribute(shortcut) if shortcut else None
     params = []
-    if shortcut is not None:
-        params.append(f"{shortcut.attr}: nn.Module | None = None")
-        init.append(f"self.{shortcut.attr} = {shortcut.attr}")
+    if attr is not None:
+        params.append(f"{attr}: nn.Module | None = None")
+        init.append(f"self.{attr} = {attr}")
     if flag:
         params.append(f"{_PREACT_FLAG}: bool = False")
-        implied = f" or {shortcut.attr} is not None" if shortcut else ""
+        implied = f" or {attr} is not None" if attr else ""
         init.append(f"self.{_PREACT_FLAG} = {_PREACT_FLAG}{implied}")
-    cls, doc = block.cls, list(block.doc)
+    cls, (title, more) = definition.cls, _doc(definition, stage_env(spec))
     if not residual:
         cls = f"Plain{cls}"
-        if block.relu_after_add:
-            forward[-1].append(f"out = self.{ReluStep.name}(out)")
-        doc.append("Plain: no shortcut and no addition (the paper's plain baseline).")
-    steps = [*block.steps, *(shortcut.steps if shortcut else ())]
+        forward[-1] += body.after_add
+        more.append("Plain: no shortcut and no addition (the paper's plain baseline).")
+    out = body.out.shown if isinstance(body.out, Sym) else str(body.out)
+    lines = [*init, *(line for paragraph in forward for line in paragraph), *body.after_add]
+    helpers = _helpers(definition, net)
     return {
         "cls": cls,
-        "doc": doc,
-        "attributes": attributes,
+        "doc": docstring(title, more),
+        "attributes": _attributes(definition, net, lines),
         "params": params,
         "residual": residual,
-        "shortcut": shortcut.attr if shortcut else None,
-        "shortcut_input": "identity" if block.preactivation else "x",
-        "factory": shortcut.factory if shortcut else None,
+        "shortcut": attr,
+        "shortcut_input": "identity" if flag else "x",
         "init": init,
         "forward": forward,
-        "after_add": [f"out = self.{ReluStep.name}(out)"] if block.relu_after_add else [],
-        "out": docs[1],
-        "last_bn": block.last_norm,
-        "uses_conv1x1": any(isinstance(s, ConvStep) and s.kernel == 1 for s in steps),
-        "grouped": spec.groups != 1,
-        "recipe": block,
+        "after_add": body.after_add if residual else [],
+        "out": out,
+        "last_bn": body.last_norm,
+        "helpers": helpers,
+        "modules": [module_context(d, net) for d in _nested(body, net)],
+        "functions": [function_context(net.spec.shortcuts[kind]) for kind in special if _attribute(net.spec.shortcuts[kind]) and _indexed(net.spec.shortcuts[kind])],
+        "zero_pad": any(k == "pad" for k in special),
+        "definition": definition,
     }
 
 
-def _class_body(block: BlockRecipe, exprs, docs, flag: bool) -> tuple[list[str], list[list[str]]]:
-    """The constructor's lines and the forward's paragraphs, one step a line. ``flag``: the
-    unit's shortcut may read its pre-activation, which the forward says after it."""
-    init: list[str] = []
-    forward: list[list[str]] = []
-    channels, shown = "inplanes", "inplanes"
-    source, strided, relu = "x", False, None
-    for index, step in enumerate(block.steps, start=1):
-        out = step.out(channels, *exprs)
-        line = f"self.{step.name} = {step.module(channels, out)}"
-        if isinstance(step, ReluStep):
-            relu = relu or line
-            if not block.relu_declared_last and relu not in init:
-                init.append(relu)
-        else:
-            init.append(line)
-        call = f"out = self.{step.name}({source})"
-        strided = strided or step.stride
-        if isinstance(step, ConvStep):
-            shown = step.out(shown, *docs)
-            call += f"  # (N, {shown}, {_STRIDED if strided else 'H, W'})"
-        if step.opens_group or not forward:
-            forward.append([])
-        forward[-1].append(call)
-        if flag and index == block.preactivation:
-            forward[-1] += [
-                f"if self.{_PREACT_FLAG}:",
-                "    identity = out  # the shortcut reads the pre-activated input",
-            ]
-        channels, source = out, "out"
-    if block.relu_declared_last and relu:
-        init.append(relu)
-    return init, forward
+def _doc(definition: Definition, env) -> tuple[list[str], list[str]]:
+    """The docstring: the comment above the definition, then each ``doc`` paragraph that
+    holds, wrapped to stay within ruff's 100 columns once indented."""
+    more: list[str] = []
+    for statement in definition.body:
+        if isinstance(statement, s.Doc):
+            if statement.condition is None or condition(statement.condition, env) is True:
+                more += textwrap.wrap(statement.text, 92)
+    title = list(definition.comments) or [f"The block {definition.name}."]
+    return title, more
 
 
-def _call(info: BlockInfo, block: dict[str, Any]) -> str:
+def docstring(title: list[str], more: list[str], indent: str = "    ") -> str:
+    """A docstring as PEP 257 writes one: its first paragraph, then (after a blank line) the
+    rest, the closing quotes on a line of their own where there is a rest."""
+    lines = [f'{indent}"""{title[0]}', *(f"{indent}{line}" for line in title[1:])]
+    if not more:
+        return "\n".join(lines) + '"""'
+    lines += ["", *(f"{indent}{line}" for line in more), f'{indent}"""']
+    return "\n".join(lines)
+
+
+def _attributes(definition: Definition, net: Network, lines: list[str]) -> list[str]:
+    """``expansion`` first (torchvision's contract), then every network-wide whole number the
+    class's lines read as ``self.NAME``, with its parameter's comment."""
+    values = dict(net.block.values)
+    expansion = values.get("expansion", _expansion(net))
+    found = [f"expansion: int = {expansion}"]
+    text = "\n".join(lines)
+    for param in definition.params:
+        name = param.name.text
+        if name in PER_BLOCK or name == "expansion" or type(values.get(name)) is not int:
+            continue
+        if not re.search(rf"\bself\.{name}\b", text):
+            continue
+        comment = f"  # {param.comment}" if param.comment else ""
+        found.append(f"{name}: int = {values[name]}{comment}")
+    return found
+
+
+def _expansion(net: Network) -> int:
+    """What a block without an ``expansion`` parameter makes of its planes (basic: 1)."""
+    stage = net.stages[0]
+    return stage.out_channels // stage.width
+
+
+def _helpers(definition: Definition, net: Network) -> dict[str, bool]:
+    """Which of torchvision's conv helpers the generated module defines, and whether its
+    conv3x3 takes groups."""
+    text = "\n".join(_all_lines(net))
+    return {
+        "conv3x3": "conv3x3(" in text,
+        "conv1x1": "conv1x1(" in text,
+        "grouped": bool(re.search(r"conv3x3\([^()]*,[^()]*,[^()]*,[^()]*\)", text)),
+    }
+
+
+def _all_lines(net: Network) -> list[str]:
+    spec = net.block
+    body = emit(spec.definition, stage_env(spec), net.spec.definitions)
+    found = list(body.init)
+    for kind in {info.shortcut for info in net.blocks} & set(net.spec.shortcuts):
+        definition = net.spec.shortcuts[kind]
+        if _attribute(definition) and _indexed(definition):
+            found += [line for line in function_context(definition)["lines"]]
+    return found
+
+
+def _nested(body: Body, net: Network) -> list[Definition]:
+    """The block classes a block's layers name, each once, the innermost first."""
+    found: dict[str, Definition] = {}
+
+    def visit(inner: Body) -> None:
+        for name, definition in inner.nested.items():
+            env = {"channels": Sym("channels"), **{p.name.text: Sym(p.name.text) for p in definition.params}}
+            visit(emit(definition, env, net.spec.definitions))
+            found.setdefault(name, definition)
+
+    visit(body)
+    return list(found.values())
+
+
+def module_context(definition: Definition, net: Network) -> dict[str, Any]:
+    """A block that a block's layer names, as a class of its own: ``__init__(channels,
+    params...)``, the definition's defaults as the arguments' defaults."""
+    env: dict[str, Any] = {"channels": Sym("channels")}
+    params = ["channels: int"]
+    for param in definition.params:
+        name = param.name.text
+        default = term(param.default, env) if param.default is not None else None
+        kind = type(default).__name__ if default is not None else "int"
+        params.append(f"{name}: {kind}" + (f" = {default!r}" if default is not None else ""))
+        env[name] = Sym(name)
+    body = emit(definition, env, net.spec.definitions)
+    return {
+        "cls": definition.cls,
+        "doc": docstring(*_doc(definition, env)),
+        "params": params,
+        "init": body.init,
+        "forward": body.forward,
+        "result": body.result,
+    }
+
+
+def _attribute(definition: Definition) -> str | None:
+    """The block attribute a shortcut's layers live under (``downsample``, ``shortcut``)."""
+    labels = {st.label.text.split(".")[0] for st in definition.body if isinstance(st, s.BlockLayer) and st.label}
+    return labels.pop() if len(labels) == 1 else None
+
+
+def _indexed(definition: Definition) -> bool:
+    """Whether a shortcut's layers are items of a Sequential (``downsample.0`` ...)."""
+    return all(
+        st.label is not None and "." in st.label.text
+        for st in definition.body
+        if isinstance(st, s.BlockLayer)
+    )
+
+
+def function_context(definition: Definition) -> dict[str, Any]:
+    """A shortcut block as a function returning its ``nn.Sequential``: ``projection(in_planes,
+    out_planes, stride=1)``. A layer that exists only at some strides (ResNet-D's pool) is an
+    ``nn.Identity()`` at the others, so that the layers after it keep their indices."""
+    env: dict[str, Any] = {"channels": Sym("in_planes"), "out_planes": Sym("out_planes"), "stride": Sym("stride")}
+    lines: list[str] = []
+    items: list[str] = []
+    for st in definition.body:
+        if not isinstance(st, s.BlockLayer):
+            continue
+        kind = LAYERS[st.op.text]
+        options = {(o.name.text if o.name else ""): (True if o.value is None else term(o.value, env)) for o in st.options}
+        number = options.pop("", None)
+        size = term(st.size, env) if st.size is not None else None
+        op = kind.build(LayerArgs(env["channels"], size, number, options, symbolic=True))
+        if kind.widens:
+            env["channels"] = number
+        decided = True if st.condition is None else condition(st.condition, env)
+        if decided is True:
+            items.append(op.module())
+            continue
+        local = "pool" if op.pool else op.kind
+        lines += [f"{local} = nn.Identity()", f"if {decided}:", f"    {local} = {op.module()}"]
+        items.append(local)
+    lines.append(f"return nn.Sequential({', '.join(items)})")
+    return {"name": definition.name, "doc": docstring(*_doc(definition, env)), "lines": lines}
+
+
+def _call(info: BlockInfo, block: dict[str, Any], net: Network) -> str:
     """The constructor call of one block: ``Bottleneck(256, 128, stride=2, downsample=...)``."""
     stride = f", stride={info.stride}" if info.stride != 1 else ""
     extra = ""
-    shortcut = block["recipe"].shortcut(info.shortcut)
-    if shortcut is not None:
-        extra = (
-            f", {shortcut.attr}={shortcut.factory}({info.in_channels}, {info.out_channels}{stride})"
-        )
+    if info.shortcut in ("projection", "pad"):
+        definition = net.spec.shortcuts[info.shortcut]
+        if _indexed(definition):
+            made = f"{definition.name}({info.in_channels}, {info.out_channels}{stride})"
+        else:  # one op, built by its own class: ZeroPadShortcut(16, 32, stride=2)
+            made = _single(definition, info).torch()
+        extra = f", {block['shortcut']}={made}"
     elif info.preactivated:  # an identity on the pre-activation: the network's first unit
         extra = f", {_PREACT_FLAG}=True"
     return f"{block['cls']}({info.in_channels}, {info.width}{stride}{extra})"
 
 
-def stage_entries(net: Network, stage: int, block: dict[str, Any]) -> list[str]:
-    """The stage's blocks as ``nn.Sequential`` entries, runs of identical blocks folded."""
-    infos = [info for info in net.blocks if info.stage == stage]
-    entries = []
-    for call, run in groupby(_call(info, block) for info in infos):
-        count = len(list(run))
-        entries.append(call if count == 1 else f"*({call} for _ in range({count}))")
-    return entries
+def _single(definition: Definition, info: BlockInfo):
+    """The one op of a shortcut block of one layer, at this block's values."""
+    from resdsl.lang.elaborate import elaborate
+
+    given = {"channels": info.in_channels, "out_planes": info.out_channels, "stride": info.stride}
+    (piece,) = elaborate(definition, given, {}).pieces
+    return piece.op
 
 
 def check_blocks(net: Network) -> None:
-    """Raise a located error if any block's nodes differ from what its class would build."""
-    found: dict[tuple[int, int], list[tuple[int, Node]]] = {}
+    """Raise a located error if any block's nodes in the IR differ from its stage's layout,
+    which the emitted class is written from (the same definition, elaborated)."""
+    found: dict[tuple[int, int], list] = {}
     for index, node in enumerate(net.nodes):
         if node.section == "stage":
             found.setdefault((node.stage, node.block), []).append((index, node))  # type: ignore[arg-type]
     infos = {(info.stage, info.index): info for info in net.blocks}
-    block = recipe(net.block, net.shortcut)
     for key in sorted(set(found) | set(infos)):
         info = infos.get(key)
         if info is None:
             raise error_at(net.name_span, f"IR nodes of an unknown block {key}")
+        stage = net.stage(info.stage)
+        layout = stage.first if info.index == 0 else stage.rest
         members = found.get(key, [])
         start = members[0][0] if members else len(net.nodes)
-        source = members[0][1].inputs[0] if members and members[0][1].inputs else start - 1
-        actual = Counter(_key(node) for _, node in members)
-        expected = Counter(_key(node) for node in block_nodes(block, info, source, start))
-        if actual != expected:
+        actual = Counter((n.op, n.path, n.branch) for _, n in members)
+        expected = Counter(
+            (p.op, f"{info.path}.{p.path}", p.branch) for p in (layout.pieces if layout else ())
+        )
+        wired = all(
+            n.inputs == tuple(start - 1 if i == -1 else start + i for i in p.inputs)
+            for (_, n), p in zip(members, layout.pieces if layout else (), strict=False)
+        )
+        if actual != expected or not wired:
             extra = sorted(map(str, (actual - expected).elements()))
             missing = sorted(map(str, (expected - actual).elements()))
             raise error_at(
@@ -190,5 +295,11 @@ def check_blocks(net: Network) -> None:
             )
 
 
-def _key(node: Node) -> tuple:
-    return (node.op, node.path, node.inputs, node.branch)
+def stage_entries(net: Network, stage: int, block: dict[str, Any]) -> list[str]:
+    """The stage's blocks as ``nn.Sequential`` entries, runs of identical blocks folded."""
+    infos = [info for info in net.blocks if info.stage == stage]
+    entries = []
+    for call, run in groupby(_call(info, block, net) for info in infos):
+        count = len(list(run))
+        entries.append(call if count == 1 else f"*({call} for _ in range({count}))")
+    return entries

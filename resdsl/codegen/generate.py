@@ -37,7 +37,6 @@ from resdsl.codegen.format import format_source
 from resdsl.codegen.identifiers import Namespace, attribute, error_at, integer, literal_op
 from resdsl.ir.costs import network_stats
 from resdsl.ir.network import Network, Node
-from resdsl.ir.recipes import BLOCKS
 
 _SAFE_COMMENT = re.compile(r"[A-Za-z0-9_./ =*-]*")
 
@@ -203,7 +202,7 @@ def render(network: Network, *, command: str | None = None) -> str:
     shape = "x".join(map(str, network.input))
     # Said where the stride is torchvision's rather than the paper's (the v1 files stay as
     # they were): whose pretrained weights compute the same here depends on it.
-    stride_on = network.block.stride_on if _strides_on_3x3(network) else None
+    stride_on = "3x3" if _strides_on_3x3(network) else None
     notes = [] if stride_on is None else _V1_5_NOTE
     net["doc"] = f"{name}: {block['cls']} x {counts}, {kind}, input {shape}."
     exports = sorted(["META", block["cls"], net_cls], key=lambda n: (not n.isupper(), n))
@@ -245,7 +244,7 @@ _V1_5_NOTE = [
 
 def _strides_on_3x3(net: Network) -> bool:
     """Whether the network's blocks take the stride on a 3x3 where the paper has a 1x1."""
-    return BLOCKS[net.block.kind].places_stride and net.block.stride_on == "3x3"
+    return net.block.value("stride_on") == (3, 3)
 
 
 def generate(net: Network, *, command: str | None = None) -> str:

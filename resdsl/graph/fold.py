@@ -224,7 +224,7 @@ def _shortcut_arc(
     if not chain:
         return Arrow(tail, head, shape, "identity")
     label = " + ".join(n.op.label() for n in reversed(chain) if n.op.drawn != "folded")
-    style: ArrowStyle = "projection" if any(n.op.weighted for n in chain) else "pad"
+    style: ArrowStyle = "projection" if any(n.op.shown and n.op.params() for n in chain) else "pad"
     return Arrow(tail, head, shape, style, label)
 
 
@@ -258,7 +258,7 @@ def _box(net: Network, key: str, nodes: Sequence[int]) -> Box:
     if key.startswith("s"):
         return Box(key, _stage_label(net, stage), "stage", stage)  # type: ignore[arg-type]
     if key.startswith("b"):
-        weighted = [net.nodes[n].op for n in nodes if net.nodes[n].op.weighted]
+        weighted = [net.nodes[n].op for n in nodes if net.nodes[n].op.shown]
         return Box(key, "\n".join(op.label() for op in weighted), "block", stage)
     return Box(key, head.op.label(), _BOX_KINDS.get(head.op.drawn, "layer"), stage)
 
@@ -269,7 +269,7 @@ def _stage_label(net: Network, stage: int) -> str:
     first = [
         n.op
         for n in net.nodes
-        if n.op.weighted and n.stage == stage and n.block == 0 and n.branch == "main"
+        if n.op.shown and n.stage == stage and n.block == 0 and n.branch == "main"
     ]
     lines = [f"{info.title}{downsampling((info.stride, info.stride))}"]
     lines += [op.table_entry(stride=False) for op in first]

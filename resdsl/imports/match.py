@@ -34,7 +34,7 @@ from resdsl import ops
 from resdsl.imports import stem_head
 from resdsl.imports.stem_head import StemLayer
 from resdsl.imports.trace import CannotExpress, Record, refuse
-from resdsl.lang.spec import BlockSpec, ShortcutOption
+from resdsl.lang.spec import ShortcutOption
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,19 @@ class StageDraft:
 
 
 @dataclass(frozen=True)
+class BlockDraft:
+    """The ``block`` line read from a model: a prelude block and the values of its options."""
+
+    kind: str  # basic, bottleneck, preact, preact_bottleneck
+    expansion: int
+    stride_on: str  # 1x1 or 3x3
+    zero_init: bool
+    groups: int = 1
+    width_per_group: int = 64
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
 class Draft:
     """Everything a spec of one network says, as read from a model."""
 
@@ -54,7 +67,7 @@ class Draft:
     classes: int
     stem: tuple[StemLayer, ...]
     deep_stem: bool
-    block: BlockSpec
+    block: BlockDraft
     shortcut: ShortcutOption
     stages: tuple[StageDraft, ...]
 
@@ -227,7 +240,7 @@ def _block(records: Sequence[Record], group: list[int]) -> _Block:
     )
 
 
-def _block_spec(blocks: list[_Block], hints: Hints) -> tuple[BlockSpec, ShortcutOption]:
+def _block_spec(blocks: list[_Block], hints: Hints) -> tuple[BlockDraft, ShortcutOption]:
     head = blocks[0]
     for b in blocks:
         for what, mine, theirs in (
@@ -267,7 +280,7 @@ def _block_spec(blocks: list[_Block], hints: Hints) -> tuple[BlockSpec, Shortcut
                     b.first,
                     "a basic block whose two convolutions differ in width",
                 )
-    spec = BlockSpec(
+    spec = BlockDraft(
         head.kind,
         expansion,
         strided.pop(),

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from resdsl import ops
 from resdsl.imports.trace import CannotExpress, Record, refuse
-from resdsl.lang.sections import STEMS
+from resdsl.lang.load import prelude
+from resdsl.lang import syntax as s
 
 Pair = tuple[int, int]
 
@@ -107,9 +108,13 @@ def default_size(layers: list[StemLayer]) -> tuple[int, int]:
 
 
 def deep_stem(in_channels: int) -> tuple[StemLayer, ...]:
+    """The prelude's ``stem deep`` as its layers."""
+    (stem,) = (i for i in prelude().items if isinstance(i, s.StemDef) and i.name.text == "deep")
     layers = []
-    for kind, kernel, width, stride in STEMS["deep"]:
-        layers.append(
-            StemLayer(kind, (kernel, kernel), width, (stride, stride), (kernel // 2, kernel // 2))
-        )
+    for layer in stem.layers:
+        kernel = tuple(part.value for part in layer.kernel.parts)  # type: ignore[union-attr]
+        width = layer.channels.value if layer.channels is not None else None  # type: ignore[union-attr]
+        stride = layer.stride.value if layer.stride is not None else 1  # type: ignore[union-attr]
+        padding = (kernel[0] // 2, kernel[1] // 2)
+        layers.append(StemLayer(layer.kind.text, kernel, width, (stride, stride), padding))  # type: ignore[arg-type]
     return tuple(layers)

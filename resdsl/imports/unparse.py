@@ -1,10 +1,9 @@
 """Unparsing: a :class:`~resdsl.imports.match.Draft` to the text of a ``.res`` spec.
 
-    >>> from resdsl.imports.match import Draft, StageDraft
+    >>> from resdsl.imports.match import BlockDraft, Draft, StageDraft
     >>> from resdsl.imports.stem_head import StemLayer
-    >>> from resdsl.lang.spec import BlockSpec
     >>> stem = (StemLayer("conv", (3, 3), 16, (1, 1), (1, 1)),)
-    >>> draft = Draft("tiny", (3, 32, 32), 10, stem, False, BlockSpec("basic", 1, "1x1", False),
+    >>> draft = Draft("tiny", (3, 32, 32), 10, stem, False, BlockDraft("basic", 1, "1x1", False),
     ...               "A", (StageDraft(None, 2, 16, 1), StageDraft(None, 2, 32, 2)))
     >>> print(unparse(draft, "tests/fixtures/tiny.py:tiny"))  # doctest: +ELLIPSIS
     # Imported by resdsl ... from tests/fixtures/tiny.py:tiny (`resdsl import`).
@@ -25,9 +24,10 @@
     }
     <BLANKLINE>
 
-Each setting is written only where it differs from the language's default (docs/language.md),
-so that the spec reads as one written by hand: ``stride on 3x3`` but never ``stride on
-1x1``, ``groups 32`` but never ``groups 1``, ``padding`` only where it is not kernel // 2.
+Each setting is written only where it differs from the language's default (docs/language.md)
+and the block's definition in the prelude, so that the spec reads as one written by hand:
+``stride on 3x3`` but never ``stride on 1x1``, ``groups 32`` but never ``groups 1``,
+``padding`` only where it is not kernel // 2.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ from resdsl import __version__
 from resdsl.diagnostics import printable
 from resdsl.imports.match import Draft
 from resdsl.imports.stem_head import StemLayer
-from resdsl.ir.recipes import BLOCKS
+from resdsl.lang import syntax as s
+from resdsl.lang.evaluate import show, value
+from resdsl.lang.load import prelude
 
 
 def unparse(draft: Draft, origin: str) -> str:
@@ -70,19 +72,32 @@ def _stem_line(layer: StemLayer) -> str:
     return text
 
 
+# The block line's words, and the parameter of the definition each sets.
+_WORDS = (
+    ("expansion", "expansion"),
+    ("stride on", "stride_on"),
+    ("groups", "groups"),
+    ("width per group", "width_per_group"),
+    ("dropout", "dropout"),
+)
+
+
 def _block_line(draft: Draft) -> str:
-    block, kind = draft.block, BLOCKS[draft.block.kind]
+    """``block bottleneck, stride on 3x3, zero init, groups 32, width per group 4``: the
+    options, in the order the language's docs list them, where they differ from the
+    definition's defaults."""
+    block = draft.block
+    (definition,) = (
+        i for i in prelude().items if isinstance(i, s.BlockDef) and i.name.text == block.kind
+    )
+    defaults = {p.name.text: value(p.default, {}) for p in definition.params if p.default}
     parts = [block.kind]
-    if kind.has_expansion and block.expansion != kind.default_expansion:
-        parts.append(f"expansion {block.expansion}")
-    if kind.places_stride and block.stride_on != "1x1":
-        parts.append(f"stride on {block.stride_on}")
-    if block.zero_init:
-        parts.append("zero init")
-    if block.groups != 1:
-        parts.append(f"groups {block.groups}")
-    if block.width_per_group != 64:
-        parts.append(f"width per group {block.width_per_group}")
-    if block.dropout:
-        parts.append(f"dropout {block.dropout!r}")
+    for word, param in _WORDS:
+        mine = getattr(block, param)
+        if param == "stride_on":
+            mine = tuple(int(part) for part in mine.split("x"))
+        if param in defaults and mine != defaults[param]:
+            parts.append(f"{word} {repr(mine) if param == 'dropout' else show(mine)}")
+        if param == "stride_on" and block.zero_init:
+            parts.append("zero init")
     return ", ".join(parts)

@@ -191,7 +191,7 @@ def figures(net: Network, convention: Convention = Convention()) -> list[Figures
                 op.params(),
                 macs,
                 scale * macs if convention.counts(op) else 0,
-                elements if op.weighted else 0,
+                elements if op.counts_activations else 0,
                 (elements if index in kept else 0) + op.extra_saved(shape),
             )
         )

@@ -1,4 +1,4 @@
-"""Lowering: a resolved network description to its IR. It cannot fail.
+"""Lowering: a resolved network description to its IR graph, every node shaped. It cannot fail.
 
     >>> from resdsl.lang.load import load
     >>> from resdsl.lang.resolve import resolve
@@ -9,127 +9,97 @@
     >>> net.blocks[3].path, net.blocks[3].stride, net.blocks[3].shortcut
     ('layer2.0', 2, 'projection')
 
-The stem and head are already ops with their names (:mod:`resdsl.lang.resolve` made them); each
-stage expands into its blocks, and each block into nodes by reading its recipe
-(:mod:`resdsl.ir.recipes`): the residual function's steps on the ``main`` branch, the shortcut's
-steps on the ``shortcut`` branch, then the addition and (He et al. 2015) the ReLU after it.
-A plain network (``shortcut none``) has no addition: its block ends in the ReLU. A
-pre-activation unit's shortcut reads after its opening BN and ReLU where the recipe says so.
+The stem and head are already ops with their names (:mod:`resdsl.lang.resolve` made them);
+each stage's blocks were elaborated from the block's definition when the stage was resolved
+(its first block, and the one every later block repeats: :mod:`resdsl.lang.elaborate`), so
+lowering only wires them in order under their module paths (``layer2.0.``), numbering the
+nodes in execution order, and builds the graph (:mod:`resdsl.ir.network`).
+
+Each node's output shape is computed as it is laid (each op answers
+:meth:`~resdsl.ops.Op.shape`: PyTorch's floor rule for windows, ``ceil(H / s)`` for option
+A's subsampling). A node whose window does not fit its input gets ``None``, and so does
+everything after it; :mod:`resdsl.ir.validate` reports where that began.
 """
 
 from __future__ import annotations
 
 from resdsl import ops
-from resdsl.ir.network import BlockInfo, Branch, Network, Node
-from resdsl.ir.recipes import BlockRecipe, ReluStep, block_shortcut, recipe
-from resdsl.lang.spec import NetworkSpec
+from resdsl.ir.network import BlockInfo, Network, Node, graph_of
+from resdsl.lang.elaborate import INPUT, Elaborated
+from resdsl.lang.spec import NetworkSpec, StageInfo
 
 
 def lower(spec: NetworkSpec) -> Network:
-    """The IR of one resolved network, nodes in execution order (shapes not yet inferred)."""
-    nodes = [Node(ops.Input(*spec.input), "input", (), "input", spec.input_span)]
+    """The IR of one resolved network, nodes in execution order, each with its shape."""
+    nodes = _Nodes()
+    nodes.add(ops.Input(*spec.input), "input", (), "input", spec.input_span)
     for layer in spec.stem:
-        nodes.append(Node(layer.op, layer.name, (len(nodes) - 1,), "stem", layer.span))
-    block_recipe = recipe(spec.block, spec.shortcut)
+        nodes.add(layer.op, layer.name, (nodes.last,), "stem", layer.span)
     blocks: list[BlockInfo] = []
     for stage in spec.stages:
-        template: list[Node] = []  # the stage's second block, which every later one repeats
         for index in range(stage.blocks):
-            first = index == 0
-            c_in = stage.in_channels if first else stage.out_channels
-            stride = stage.stride if first else 1
-            shortcut = block_shortcut(spec.shortcut, c_in, stage.out_channels, stride)
-            info = BlockInfo(
-                stage.index,
-                index,
-                c_in,
-                stage.width,
-                stage.out_channels,
-                stride,
-                shortcut,
-                stage.span,
-                block_recipe.reads_preactivation(shortcut, first=not blocks),
-            )
-            if template and not info.preactivated:
-                nodes += _repeat(template, info, len(nodes))
-            else:
-                made = block_nodes(block_recipe, info, len(nodes) - 1, len(nodes))
-                if index == 1:
-                    template = made
-                nodes += made
-            blocks.append(info)
+            layout = stage.first if index == 0 else stage.rest
+            assert layout is not None  # a stage of several blocks has its later ones' layout
+            blocks.append(_block_info(stage, index, layout))
+            nodes.block(layout, stage, index)
     for layer in spec.head:
-        nodes.append(Node(layer.op, layer.name, (len(nodes) - 1,), "head", layer.span))
-    return Network(spec, tuple(blocks), tuple(nodes))
+        nodes.add(layer.op, layer.name, (nodes.last,), "head", layer.span)
+    graph = graph_of(nodes.made, name=spec.name, input=spec.input, classes=spec.classes)
+    net = Network(spec, tuple(blocks), graph)
+    net.__dict__["nodes"] = tuple(nodes.made)  # what Network.nodes derives, already at hand
+    return net
 
 
-def block_nodes(block: BlockRecipe, info: BlockInfo, x: int, start: int) -> list[Node]:
-    """The nodes of one block reading node ``x``, numbered from ``start``.
+def shaped(nodes) -> list[Node]:
+    """``nodes`` with every shape computed again, in order (as lowering computes them)."""
+    made = _Nodes()
+    for n in nodes:
+        made.add(n.op, n.path, n.inputs, n.section, n.span, n.stage, n.block, n.branch, n.roles)
+    return made.made
 
-    :mod:`resdsl.codegen` calls this too, to check that the IR holds exactly what the block
-    class it writes would build.
-    """
-    nodes: list[Node] = []
-    prefix, span = info.path, info.span
 
-    def add(op: ops.Op, name: str, inputs: tuple[int, ...], branch: Branch | None) -> int:
-        nodes.append(
-            Node(op, f"{prefix}.{name}", inputs, "stage", span, info.stage, info.index, branch)
+def _block_info(stage: StageInfo, index: int, layout: Elaborated) -> BlockInfo:
+    first = index == 0
+    return BlockInfo(
+        stage.index,
+        index,
+        stage.in_channels if first else stage.out_channels,
+        stage.width,
+        stage.out_channels,
+        stage.stride if first else 1,
+        layout.shortcut,
+        stage.span,
+        layout.reads_here,
+    )
+
+
+class _Nodes:
+    """The nodes laid so far, each shaped as it is added."""
+
+    def __init__(self) -> None:
+        self.made: list[Node] = []
+
+    @property
+    def last(self) -> int:
+        return len(self.made) - 1
+
+    def add(self, op, path, inputs, section, span, stage=None, block=None, branch=None, roles=None):
+        shapes = [self.made[i].shape for i in inputs]
+        shape = None if None in shapes else op.shape(shapes)
+        roles = roles if roles is not None else ("main",) * len(inputs)
+        self.made.append(
+            Node(op, path, tuple(inputs), section, span, stage, block, branch, shape, tuple(roles))
         )
-        return start + len(nodes) - 1
 
-    width = block.spec.inner_width(info.width)
-    split = block.preactivation  # a pre-activation unit's BN and ReLU come first
-    pre, channels = _steps(add, block.steps[:split], info, x, info.in_channels, width, "main")
-    out, _ = _steps(add, block.steps[split:], info, pre, channels, width, "main")
-    if info.shortcut == "none":  # the plain network: no addition at all
-        if block.relu_after_add:
-            add(ops.ReLU(), ReluStep.name, (out,), None)
-        return nodes
-    identity = pre if info.preactivated else x
-    shortcut = block.shortcut(info.shortcut)
-    if shortcut is not None:
-        identity, _ = _steps(
-            add, shortcut.steps, info, identity, channels, width, "shortcut", shortcut.path
-        )
-    total = add(ops.Add(), "add", (out, identity), None)
-    if block.relu_after_add:
-        add(ops.ReLU(), ReluStep.name, (total,), None)
-    return nodes
-
-
-def _repeat(template: list[Node], info: BlockInfo, start: int) -> list[Node]:
-    """A later block of a stage: the same ops as the stage's second block (same channels,
-    stride 1, same shortcut), renamed and renumbered. Half of lowering's time for the deep
-    CIFAR nets went to recomputing them step by step."""
-    offset = start - template[0].inputs[0] - 1  # the template read the node just before it
-    cut = len(f"layer{template[0].stage}.{template[0].block}")
-    prefix = info.path
-    return [
-        Node(
-            n.op,
-            prefix + n.path[cut:],
-            tuple(i + offset for i in n.inputs),
-            "stage",
-            n.span,
-            info.stage,
-            info.index,
-            n.branch,
-        )
-        for n in template
-    ]
-
-
-def _steps(
-    add, steps, info: BlockInfo, x: int, channels: int, width: int, branch: Branch, name=None
-) -> tuple[int, int]:
-    """Append a recipe's steps on one branch from node ``x`` of ``channels`` channels; the
-    index of the last node and its channels. A step with nothing to do at the block's
-    stride (ResNet-D's pool at stride 1) adds no node."""
-    for step in steps:
-        c_out = step.out(channels, width, info.out_channels)
-        op = step.op(channels, c_out, info.stride)
-        if op is not None:
-            x = add(op, name(step) if name else step.name, (x,), branch)
-        channels = c_out
-    return x, channels
+    def block(self, layout: Elaborated, stage: StageInfo, index: int) -> None:
+        """One block's pieces, reading the node before it, under ``layer{s}.{b}.``."""
+        source, start = self.last, len(self.made)
+        prefix = f"layer{stage.index}.{index}."
+        for piece in layout.pieces:
+            inputs = [source if i == INPUT else start + i for i in piece.inputs]
+            self.add(
+                piece.op, prefix + piece.path, inputs, "stage", stage.span,
+                stage.index, index, piece.branch, piece.roles,
+            )  # fmt: skip
+        if layout.output != len(layout.pieces) - 1:  # the next block reads the last node
+            raise ValueError(f"block {prefix[:-1]} does not end on its last op")

@@ -1,44 +1,52 @@
-"""The intermediate representation: one :class:`Network` of :class:`Node` values per network.
+"""The intermediate representation: each network a ``networkx.DiGraph`` of its ops.
 
     >>> from resdsl.pipeline import check_or_raise
     >>> (net,) = check_or_raise("specs/resnet18.res")
     >>> node = net.node("layer2.0.downsample.0")
     >>> node.op.label(), node.shape, node.branch
     ('1x1 conv, 128, /2', (128, 28, 28), 'shortcut')
-    >>> net.depth, len(net.nodes)
-    (18, 69)
+    >>> net.depth, net.graph.number_of_nodes(), net.graph.edges[25, 26]["role"]
+    (18, 69, 'shortcut')
 
-NOTE: the shape of the IR, which every later pass reads. ``nodes`` is a tuple in execution
-order; a node's ``inputs`` are the indices of the nodes it reads, so data flows from lower
-to higher indices (as in torch.fx's graph, and unlike a general graph library, which the
-front end does not need: the IR is always a chain of blocks). An addition's inputs are
-F(x) first and the shortcut second. Each node holds its op (:mod:`resdsl.ops`, which answers
-every question about it), its dotted module path in the generated code (``layer2.0.conv1``:
-torchvision's names, so ``state_dict`` keys match its ResNet), where it sits (section,
-stage, block, branch), the span of the statement it came from and, once
-:func:`resdsl.ir.shapes.infer_shapes` has run, its output shape. Everything is frozen: a pass
-that adds to the IR returns a new one.
+NOTE: the shape of the IR, which every later pass reads. A network is a directed acyclic
+graph (the design card's networkx IR): one node per op, numbered in execution order, with the
+op (:mod:`resdsl.ops`, which answers every question about it), its dotted module path in the
+generated code (``layer2.0.conv1``: torchvision's names, so ``state_dict`` keys match), where
+it sits (section, stage, block, and its branch: ``main``, ``shortcut`` or a ``side`` branch
+such as squeeze-and-excitation's), the span of the spec text it came from, and its output
+shape, as node attributes; one edge per input, carrying its ``role`` (``main``, ``shortcut``,
+or the side branch it arrives on: the residual addition knows which input is the shortcut)
+and its ``position`` among the node's inputs. The graph is frozen: a pass that changes the IR
+makes a new one. Users get it as it is (``resdsl.network(...).graph``; ``resdsl ir --format
+graphml``) for their own analyses.
+
+The hot passes (costs, memory, codegen) read :attr:`Network.nodes`, a tuple of frozen
+:class:`Node` records in execution order derived from the graph, with each node's inputs as
+indices of earlier nodes (as torch.fx's graph keeps them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
+
+import networkx as nx
 
 from resdsl.diagnostics import Span
 from resdsl.lang.spec import BlockSpec, NetworkSpec, ShortcutOption, StageInfo
 from resdsl.ops import Op, Shape
 
 Section = Literal["input", "stem", "stage", "head"]
-Branch = Literal["main", "shortcut"]
+Branch = Literal["main", "shortcut", "side"]
 # What a block's shortcut is, once the network's option (A, B, C, none) meets its shapes.
 BlockShortcut = Literal["identity", "projection", "pad", "none"]
 
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """One operation of the network, where it sits, and (after shapes) its output shape."""
+    """One operation of the network, where it sits, and its output shape."""
 
     op: Op
     path: str  # module path in the generated code: layer2.0.conv1
@@ -47,8 +55,9 @@ class Node:
     span: Span
     stage: int | None = None  # 1-based stage index (layer{stage}), or None outside stages
     block: int | None = None  # 0-based block index within its stage
-    branch: Branch | None = None  # main (the residual function F) or shortcut, inside blocks
-    shape: Shape | None = None  # (C, H, W) or (features,); None before shapes or where unknown
+    branch: Branch | None = None  # main (the residual function F), shortcut or side, in blocks
+    shape: Shape | None = None  # (C, H, W) or (features,); None where an earlier op failed
+    roles: tuple[str, ...] = ()  # each input's role: main, shortcut, a side branch's name
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ class BlockInfo:
     stride: int
     shortcut: BlockShortcut
     span: Span
-    # A pre-activation unit whose shortcut reads after its BN and ReLU (resdsl.ir.recipes, NOTE).
+    # A pre-activation unit whose shortcut reads after its BN and ReLU (`shortcut here`).
     preactivated: bool = False
 
     @property
@@ -73,11 +82,16 @@ class BlockInfo:
 
 @dataclass(frozen=True)
 class Network:
-    """The IR of one concrete network: its resolved description, blocks and nodes."""
+    """The IR of one concrete network: its resolved description, blocks and graph."""
 
     spec: NetworkSpec
     blocks: tuple[BlockInfo, ...]
-    nodes: tuple[Node, ...]
+    graph: nx.DiGraph  # frozen (networkx.freeze)
+
+    @cached_property
+    def nodes(self) -> tuple[Node, ...]:
+        """The graph's nodes as records in execution order, inputs by position."""
+        return nodes_of(self.graph)
 
     # The description's fields, read often enough to be spelled short.
     @property
@@ -126,8 +140,9 @@ class Network:
 
     @property
     def depth(self) -> int:
-        """Weighted layers on the main path, as the paper counts them (resnet34: 33 convs + fc)."""
-        return sum(1 for n in self.nodes if n.op.weighted and n.branch != "shortcut")
+        """Layers on the main path as the paper counts depth (resnet34: 33 convs + fc): not
+        the shortcut's projections, not a side branch's (SE's fcs)."""
+        return sum(1 for n in self.nodes if n.op.counts_in_depth and n.branch in (None, "main"))
 
     def node(self, path: str) -> Node:
         """The first node with module path ``path``."""
@@ -136,16 +151,9 @@ class Network:
                 return node
         raise KeyError(path)
 
-    def edges(self) -> list[tuple[int, int, Branch | None]]:
-        """Every data-flow edge (source, target, branch), by source then target. An addition's
-        first input arrives on the ``main`` branch and its second on the ``shortcut``."""
-        found = []
-        for target, node in enumerate(self.nodes):
-            merge = len(node.inputs) > 1
-            for position, source in enumerate(node.inputs):
-                branch: Branch | None = ("main", "shortcut")[position] if merge else None
-                found.append((source, target, branch))
-        return sorted(found, key=lambda edge: (edge[0], edge[1]))
+    def edges(self) -> list[tuple[int, int, str]]:
+        """Every data-flow edge (source, target, role), by source then target."""
+        return sorted((u, v, role) for u, v, role in self.graph.edges(data="role"))
 
     def inputs(self, node: Node) -> Iterator[Node]:
         """The nodes ``node`` reads, in order."""
@@ -154,3 +162,53 @@ class Network:
     def stage(self, index: int) -> StageInfo:
         """Stage ``index`` (1-based, as ``layer{index}``)."""
         return self.spec.stages[index - 1]
+
+
+def with_nodes(net: Network, nodes) -> Network:
+    """The IR of ``net`` with other nodes: its graph made anew from them (for a pass, or a
+    test, that changes ops)."""
+    graph = graph_of(list(nodes), **net.graph.graph)
+    return Network(net.spec, net.blocks, graph)
+
+
+# The node attributes the graph holds, in Node's order (inputs and roles are its edges).
+ATTRIBUTES = ("op", "path", "section", "span", "stage", "block", "branch", "shape")
+
+
+def graph_of(nodes: list[Node], **about) -> nx.DiGraph:
+    """The frozen graph of nodes in execution order; ``about`` are the graph's attributes."""
+    graph = nx.DiGraph(**about)
+    graph.add_nodes_from(
+        (index, {name: getattr(node, name) for name in ATTRIBUTES})
+        for index, node in enumerate(nodes)
+    )
+    graph.add_edges_from(
+        (source, target, {"role": role, "position": position})
+        for target, node in enumerate(nodes)
+        for position, (source, role) in enumerate(zip(node.inputs, node.roles, strict=True))
+    )
+    return nx.freeze(graph)
+
+
+def nodes_of(graph: nx.DiGraph) -> tuple[Node, ...]:
+    """The records of a graph's nodes, in execution order (their numbers)."""
+    found = []
+    pred = graph.pred
+    for index in range(graph.number_of_nodes()):
+        data = graph.nodes[index]
+        edges = sorted(pred[index].items(), key=lambda item: item[1]["position"])
+        found.append(
+            Node(
+                data["op"],
+                data["path"],
+                tuple(source for source, _ in edges),
+                data["section"],
+                data["span"],
+                data["stage"],
+                data["block"],
+                data["branch"],
+                data["shape"],
+                tuple(edge["role"] for _, edge in edges),
+            )
+        )
+    return tuple(found)

@@ -12,11 +12,13 @@ UTF-8 are diagnostics, not exceptions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
@@ -25,11 +27,21 @@ from resdsl.lang.limits import MAX_FILES, MAX_SPEC_BYTES
 from resdsl.lang.parse import parse
 
 Definition = s.Network | s.Derivation
+BlockItem = s.BlockDef | s.BlockDerivation
+
+
+@functools.cache
+def prelude() -> s.SourceFile:
+    """The bundled prelude (``resdsl/lang/prelude.res``): the blocks and stems every spec can
+    name without a ``use``, parsed once per process."""
+    resource = resources.files("resdsl.lang").joinpath("prelude.res")
+    return parse(resource.read_text("utf-8"), str(resource))
 
 
 @dataclass(frozen=True)
 class Program:
-    """The file asked for, the files it uses, and every network name they define."""
+    """The file asked for, the files it uses, and every name they define: networks, and the
+    blocks and stems beside the prelude's."""
 
     root: str
     files: tuple[s.SourceFile, ...]
@@ -37,6 +49,23 @@ class Program:
     own: tuple[str, ...]  # names defined in the root file, in order
     diagnostics: tuple[Diagnostic, ...]
     sources: dict[str, str] = field(hash=False)
+    block_items: dict[str, BlockItem] = field(default_factory=dict, hash=False)
+    stem_items: dict[str, s.StemDef] = field(default_factory=dict, hash=False)
+
+    def blocks(self) -> Iterator[tuple[BlockItem, bool]]:
+        """Every block definition, the prelude's first, each with whether it is the prelude's."""
+        for item in prelude().items:
+            if isinstance(item, s.BlockDef | s.BlockDerivation):
+                yield item, True
+        for item in self.block_items.values():
+            yield item, False
+
+    def stems(self) -> Iterator[tuple[str, s.StemDef]]:
+        """Every named stem, the prelude's first."""
+        for item in prelude().items:
+            if isinstance(item, s.StemDef):
+                yield item.name.text, item
+        yield from self.stem_items.items()
 
     @property
     def sha256(self) -> str:
@@ -66,6 +95,8 @@ def load(path: str | Path, text: str | None = None) -> Program:
         own=own,
         diagnostics=tuple(loader.diagnostics),
         sources=loader.sources,
+        block_items=loader.blocks,
+        stem_items=loader.stems,
     )
 
 
@@ -182,6 +213,8 @@ class _Loader:
     def __init__(self) -> None:
         self.files: list[s.SourceFile] = []
         self.definitions: dict[str, Definition] = {}
+        self.blocks: dict[str, BlockItem] = {}
+        self.stems: dict[str, s.StemDef] = {}
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, str] = {}
         self.seen: set[Path] = set()
@@ -240,14 +273,31 @@ class _Loader:
         self.files.append(tree)
         stack.append((resolved, path, iter(tree.items)))
 
-    def _define(self, item: Definition) -> None:
+    def _define(self, item: Definition | BlockItem | s.StemDef) -> None:
         name = item.name.text
-        first = self.definitions.get(name)
+        if isinstance(item, s.Network | s.Derivation):
+            first = self.definitions.get(name)
+            if first is not None:
+                message = f"network {name} is defined twice (first at {first.name.span})"
+                self.diagnostics.append(Diagnostic(item.name.span, message))
+                return
+            self.definitions[name] = item
+            return
+        kind = "stem" if isinstance(item, s.StemDef) else "block"
+        table: dict = self.stems if kind == "stem" else self.blocks
+        first = table.get(name) or _prelude_item(kind, name)
         if first is not None:
-            message = f"network {name} is defined twice (first at {first.name.span})"
+            where = "the prelude, " if first.name.span.file == prelude().path else ""
+            message = f"{kind} {name} is defined twice (first in {where}{first.name.span})"
             self.diagnostics.append(Diagnostic(item.name.span, message))
             return
-        self.definitions[name] = item
+        table[name] = item
+
+
+def _prelude_item(kind: str, name: str) -> BlockItem | s.StemDef | None:
+    """The prelude's block or stem called ``name``."""
+    types = (s.StemDef,) if kind == "stem" else (s.BlockDef, s.BlockDerivation)
+    return next((i for i in prelude().items if isinstance(i, types) and i.name.text == name), None)
 
 
 def _resolved(path: str) -> Path:

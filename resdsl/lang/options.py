@@ -81,6 +81,10 @@ def _stage_stride(settings: list, option: Option) -> s.Stage | s.Stray:
 
 
 def _with_option(block: s.Block, option: Option) -> s.Block:
+    if option.key.startswith("named "):  # `ratio 8`: a parameter of the block's definition
+        if any(name.text == option.name.text for name, _ in block.named):
+            return replace(block, repeated=(*block.repeated, option.name))
+        return replace(block, named=(*block.named, (option.name, option.value)))
     name = BLOCK_FIELDS[option.key]
     if getattr(block, name) not in (None, False):
         return replace(block, repeated=(*block.repeated, option.name))

@@ -38,7 +38,7 @@ def parse(text: str, path: str) -> s.SourceFile:
     if problems:
         raise ResdslError(problems, {path: text})
     try:
-        items = _Build(path).transform(tree)
+        items = _Build(path, text).transform(tree)
     except RecursionError:  # a safety net: beyond_limits refuses deep nesting first
         span = Span(path, 1, 1, 1, 2)
         diagnostic = Diagnostic(span, "expressions are nested too deeply to read")
@@ -106,9 +106,10 @@ def _join(a: Span, b: Span) -> Span:
 
 @v_args(meta=True)
 class _Build(Transformer):
-    def __init__(self, path: str):
+    def __init__(self, path: str, text: str = ""):
         super().__init__()
         self.path = path
+        self.lines = text.split("\n")
 
     def _meta_span(self, meta) -> Span:
         return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
@@ -137,6 +138,40 @@ class _Build(Transformer):
 
     def mul(self, meta, children):
         return self._binop("*", children)
+
+    def div(self, meta, children):
+        return self._binop("/", children)
+
+    def mod(self, meta, children):
+        return self._binop("%", children)
+
+    def real(self, meta, children):
+        (token,) = children
+        return s.Real(str(token), _span(self.path, token))
+
+    def call(self, meta, children):
+        function, *arguments = children
+        return s.Call(str(function), tuple(arguments), self._meta_span(meta))
+
+    def choose(self, meta, children):
+        then, _if, condition, otherwise = children
+        return s.Choose(condition, then, otherwise, self._meta_span(meta))
+
+    def size(self, meta, children):
+        return self._dims_token(children[0])
+
+    def comparison(self, meta, children):
+        left, op, right = children
+        return s.Compare(str(op), left, right, self._meta_span(meta))  # type: ignore[arg-type]
+
+    def and_(self, meta, children):
+        return s.Logic("and", children[0], children[1], self._meta_span(meta))
+
+    def or_(self, meta, children):
+        return s.Logic("or", children[0], children[1], self._meta_span(meta))
+
+    def not_(self, meta, children):
+        return s.Logic("not", children[0], None, self._meta_span(meta))
 
     def neg(self, meta, children):
         (operand,) = children
@@ -203,9 +238,16 @@ class _Build(Transformer):
     def padding(self, meta, children):
         return self._option("padding", meta, children[0])
 
+    def named_option(self, meta, children):
+        name, value = children
+        return Option(f"named {name}", value, self._name(name))
+
     def block(self, meta, children):
         keyword, kind, *options = children
         chosen, repeated = fold(options)
+        named = tuple(
+            (option.name, option.value) for option in options if option.key.startswith("named ")
+        )
         return s.Block(
             kind=self._name(kind),
             expansion=chosen.get("expansion"),
@@ -216,6 +258,7 @@ class _Build(Transformer):
             groups=chosen.get("groups"),
             width_per_group=chosen.get("width per group"),
             dropout=chosen.get("dropout"),
+            named=named,
         )
 
     # body
@@ -303,6 +346,147 @@ class _Build(Transformer):
             overrides=overrides or (),
             span=_span(self.path, keyword),
         )
+
+    # definitions
+
+    def _comments_above(self, line: int) -> tuple[str, ...]:
+        """The comment lines right above line ``line`` (1-based), their ``# `` taken off."""
+        found: list[str] = []
+        index = line - 2
+        while index >= 0 and self.lines[index].lstrip().startswith("#"):
+            found.append(self.lines[index].lstrip()[1:].strip())
+            index -= 1
+        return tuple(reversed(found))
+
+    def _trailing_comment(self, span: Span) -> str | None:
+        """The comment at the end of the line ``span`` ends on, if any."""
+        line = self.lines[span.end_line - 1] if span.end_line <= len(self.lines) else ""
+        rest = line[span.end_column - 1 :]
+        if '"' in rest or "#" not in rest:
+            return None
+        return rest.split("#", 1)[1].strip() or None
+
+    def block_param(self, meta, children):
+        name, default = children
+        param = s.Param(self._name(name), default)
+        end = default.span if default is not None else param.name.span
+        return s.Param(param.name, default, self._trailing_comment(end))
+
+    def block_params(self, meta, children):
+        return tuple(child for child in children if child is not None)
+
+    def class_name(self, meta, children):
+        return self._name(children[0])
+
+    def block_def(self, meta, children):
+        keyword, name, params, cls, *body = children
+        span = _span(self.path, keyword)
+        comments = self._comments_above(span.line)
+        return s.BlockDef(self._name(name), params or (), cls, tuple(body), comments, span)
+
+    def block_argument(self, meta, children):
+        name, value = children
+        return (self._name(name), value)
+
+    def block_arguments(self, meta, children):
+        return tuple(child for child in children if child is not None)
+
+    def insertion(self, meta, children):
+        layer, place, anchor = children
+        return s.Insertion(layer, str(place), self._name(anchor))  # type: ignore[arg-type]
+
+    def insertions(self, meta, children):
+        return tuple(children)
+
+    def block_derivation(self, meta, children):
+        keyword, name, cls, base, arguments, insertions = children
+        span = _span(self.path, keyword)
+        return s.BlockDerivation(
+            self._name(name),
+            cls,
+            self._name(base),
+            arguments or (),
+            insertions or (),
+            self._comments_above(span.line),
+            span,
+        )
+
+    def stem_def(self, meta, children):
+        keyword, name, *layers = children
+        return s.StemDef(self._name(name), tuple(layers), _span(self.path, keyword))
+
+    def layer_label(self, meta, children):
+        text = ".".join(str(part) for part in children)
+        return s.Name(text, _join(_span(self.path, children[0]), _span(self.path, children[-1])))
+
+    def positional(self, meta, children):
+        return s.LayerOption(None, children[0], children[0].span)
+
+    def _layer_option(self, key: str, meta, value) -> s.LayerOption:
+        return s.LayerOption(s.Name(key, self._meta_span(meta)), value, self._meta_span(meta))
+
+    def layer_stride(self, meta, children):
+        return self._layer_option("stride", meta, children[0])
+
+    def layer_padding(self, meta, children):
+        return self._layer_option("padding", meta, children[0])
+
+    def layer_groups(self, meta, children):
+        return self._layer_option("groups", meta, children[0])
+
+    def flag(self, meta, children):
+        return self._layer_option(str(children[0]), meta, None)
+
+    def when(self, meta, children):
+        return children[1]
+
+    def direct(self, meta, children):
+        return children[0]
+
+    def block_layer(self, meta, children):
+        label, op, arguments, direct, *options, condition = children
+        size = value = None
+        if isinstance(direct, Token):
+            if direct.type == "DIMS":
+                size = self._dims_token(direct)
+            elif direct.type == "DECIMAL":
+                value = s.Real(str(direct), _span(self.path, direct))
+            else:
+                value = s.Int(int(direct), _span(self.path, direct))
+        layer_options = [
+            s.LayerOption(name, value, name.span) for name, value in arguments or ()
+        ] + list(options)
+        start = label.span if label is not None else _span(self.path, op)
+        return s.BlockLayer(
+            label, self._name(op), size, value, tuple(layer_options), condition, start
+        )
+
+    def let(self, meta, children):
+        keyword, name, value = children
+        return s.Let(self._name(name), value, _span(self.path, keyword))
+
+    def _strings(self, tokens) -> str:
+        return "".join(str(token)[1:-1] for token in tokens)
+
+    def require(self, meta, children):
+        keyword, condition, *strings = children
+        return s.Require(condition, self._strings(strings), _span(self.path, keyword))
+
+    def doc(self, meta, children):
+        keyword, *strings, condition = children
+        return s.Doc(self._strings(strings), condition, _span(self.path, keyword))
+
+    def branch(self, meta, children):
+        keyword, name, *body = children
+        return s.Branch(self._name(name), tuple(body), _span(self.path, keyword))
+
+    def merge(self, meta, children):
+        keyword, *operands = children
+        names = tuple(self._name(operand) for operand in operands)
+        return s.Merge(str(keyword), names, _span(self.path, keyword))  # type: ignore[arg-type]
+
+    def shortcut_here(self, meta, children):
+        return s.ShortcutHere(_span(self.path, children[0]))
 
     def use(self, meta, children):
         _keyword, string = children

@@ -21,20 +21,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from resdsl.diagnostics import Diagnostic, Span, did_you_mean
-from resdsl.ir.recipes import BLOCKS
 from resdsl.lang import syntax as s
 from resdsl.lang.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
 from resdsl.lang.load import Program
 from resdsl.lang.scope import Scope
 from resdsl.lang.sections import head_layers, stem_layers
 from resdsl.lang.settings import (
-    DEFAULT_BLOCK,
     block_setting,
+    block_shortcut,
+    shortcut_blocks,
     check_pairing,
     chosen_settings,
     input_shape,
     shortcut_option,
 )
+from resdsl.lang.definitions import Definitions, definitions
+from resdsl.lang.elaborate import Shortcut, Unmet, elaborate
+from resdsl.lang.layers import PER_BLOCK
 from resdsl.lang.spec import BlockSpec, NetworkSpec, StageInfo
 
 
@@ -45,16 +48,18 @@ class Resolution:
 
 
 def resolve(program: Program, only: str | None = None) -> Resolution:
-    """Describe every concrete network of the program's root file (or just ``only``)."""
+    """Describe every concrete network of the program's root file (or just ``only``), after
+    checking the block definitions it and its uses hold."""
+    defs = definitions(program)
     names = program.own
     if only is not None:
         if only not in program.definitions:
             span = Span(program.root, 1, 1, 1, 1)
             hint = did_you_mean(only, program.own)
             problem = Diagnostic(span, f"{program.root} has no network {only}{hint}")
-            return Resolution((), (problem,))
+            return Resolution((), (*defs.diagnostics, problem))
         names = (only,)
-    networks, diagnostics = [], []
+    networks, diagnostics = [], list(defs.diagnostics)
     for name in names:
         definition = program.definitions[name]
         if isinstance(definition, s.Network) and definition.params:
@@ -63,7 +68,7 @@ def resolve(program: Program, only: str | None = None) -> Resolution:
                 message = f"{name} is a family; derive a network from it: {name}({params})"
                 diagnostics.append(Diagnostic(definition.name.span, message))
             continue  # a family is not compiled itself
-        spec, problems = resolve_network(program, definition)
+        spec, problems = resolve_network(program, definition, defs)
         diagnostics += problems
         if spec is not None:
             networks.append(spec)
@@ -71,12 +76,13 @@ def resolve(program: Program, only: str | None = None) -> Resolution:
 
 
 def resolve_network(
-    program: Program, definition: s.Network | s.Derivation
+    program: Program, definition: s.Network | s.Derivation, defs: Definitions | None = None
 ) -> tuple[NetworkSpec | None, list[Diagnostic]]:
     """One concrete network's description, or None with the diagnostics that say why."""
+    defs = defs if defs is not None else definitions(program)
     scope = Scope(definition.name.text)
     found = _origin(program, definition, scope)
-    spec = None if found is None else _describe(program, definition, scope, *found)
+    spec = None if found is None else _describe(program, definition, scope, defs, *found)
     return (None if scope.diagnostics else spec), scope.diagnostics
 
 
@@ -157,7 +163,7 @@ def _bind(family: s.Network, derivation: s.Derivation, scope: Scope) -> bool:
 # --- the network ----------------------------------------------------------------------------
 
 
-def _describe(program: Program, definition, scope: Scope, network, overrides, base, arguments):
+def _describe(program: Program, definition, scope: Scope, defs, network, overrides, base, arguments):
     settings = chosen_settings(network, overrides, scope)
     shape = input_shape(settings.get(s.Input), network, scope)
     classes_setting = settings.get(s.Classes)
@@ -169,7 +175,7 @@ def _describe(program: Program, definition, scope: Scope, network, overrides, ba
         )
     else:
         classes = scope.size(classes_setting.count, "classes")
-    block = block_setting(settings.get(s.Block), scope)
+    block = block_setting(settings.get(s.Block), scope, defs)
     shortcut = shortcut_option(settings.get(s.Shortcut), scope)
     check_pairing(block, shortcut, settings, scope)
     sections = {st.kind: st for st in network.body if isinstance(st, s.Section)}
@@ -192,13 +198,14 @@ def _describe(program: Program, definition, scope: Scope, network, overrides, ba
     # checked too: every error of a file is reported in one run. The network is then dropped.
     shape = shape or (3, 224, 224)
     classes = classes or 1
-    block = block or DEFAULT_BLOCK
-    preact = BLOCKS[block.kind].preactivated
+    block = block or block_setting(None, scope, defs)
+    preact = block.definition.preactivated
     channels = shape[0]
     stem: tuple = ()
     if stem_section is not None:
-        stem, channels = stem_layers(stem_section, channels, scope, preact)
-    infos, channels = _stages(stages, block, channels, scope)
+        stem, channels = stem_layers(stem_section, channels, scope, preact, dict(defs.stems))
+    shortcuts = shortcut_blocks(shortcut or "B", block.definition, defs)
+    infos, channels = _stages(stages, block, shortcut or "B", shortcuts, defs, channels, scope)
     head = ()
     if "head" in sections:
         head = head_layers(sections["head"], channels, classes, scope, preact)
@@ -218,6 +225,8 @@ def _describe(program: Program, definition, scope: Scope, network, overrides, ba
         spec_sha256=program.sha256,
         base=base,
         arguments=arguments,
+        definitions=defs.blocks,
+        shortcuts=shortcuts,
     )
 
 
@@ -272,7 +281,7 @@ def _stage_name(stage: s.Stage, index: int) -> str:
     return stage.label.text if stage.label else f"layer{index + 1}"
 
 
-def _stages(stages: Sequence[s.Stage], block: BlockSpec, channels: int, scope: Scope):
+def _stages(stages, block: BlockSpec, option: str, shortcuts, defs, channels: int, scope: Scope):
     infos: list[StageInfo] = []
     labels: dict[str, s.Stage] = {}
     total = 0
@@ -295,15 +304,42 @@ def _stages(stages: Sequence[s.Stage], block: BlockSpec, channels: int, scope: S
                 stage.blocks.span, f"{total} blocks is more than resdsl builds ({MAX_BLOCKS})"
             )
             break
-        if block.inner_width(width) < 1:
-            scope.error(
-                stage.width.span,
-                f"a bottleneck of width {width} with width per group {block.width_per_group} "
-                f"has no channels in its 3x3 ({width} * {block.width_per_group} // 64 = 0)",
-            )
+        layouts = _layouts(block, option, shortcuts, defs, (channels, width, stride, count), not infos, stage, scope)
+        if layouts is None:
             continue
+        first, rest = layouts
         label = stage.label.text if stage.label else None
-        out = width * block.expansion
-        infos.append(StageInfo(index, label, count, width, channels, out, stride, stage.span))
-        channels = out
+        infos.append(
+            StageInfo(index, label, count, width, channels, first.channels, stride, stage.span, first, rest)
+        )
+        channels = first.channels
     return tuple(infos), channels
+
+
+def _layouts(block: BlockSpec, option, shortcuts, defs, sizes, first_stage: bool, stage, scope):
+    """A stage's first block and its later ones, elaborated; None (reported) where the
+    definition cannot take the stage's values."""
+    channels, width, stride, count = sizes
+    values = dict(block.values)
+
+    def shortcut_for(first: bool, stride: int):
+        def plan(c_in: int, c_out: int) -> Shortcut:
+            kind = block_shortcut(option, c_in, c_out, stride)  # type: ignore[arg-type]
+            reads_here = block.definition.reads_here and kind != "none" and (kind != "identity" or first)
+            return Shortcut(kind, shortcuts.get(kind), reads_here)
+
+        return plan
+
+    try:
+        given = {**values, "planes": width, "stride": stride, "channels": channels}
+        first = elaborate(block.definition, given, defs.blocks, shortcut_for(first_stage, stride))
+        rest = None
+        if count > 1:
+            given = {**values, "planes": width, "stride": 1, "channels": first.channels}
+            rest = elaborate(block.definition, given, defs.blocks, shortcut_for(False, 1))
+    except Unmet as unmet:
+        user = [name for name in block.spans if name in unmet.reads]
+        where = stage.width.span if unmet.reads & PER_BLOCK or not user else block.spans[user[0]]
+        scope.error(where, unmet.message)
+        return None
+    return first, rest

@@ -22,6 +22,9 @@ ReLU that follow the last addition (``bn``, ``relu``), as that paper's networks 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 from resdsl import ops
 from resdsl.diagnostics import Span, did_you_mean, either
 from resdsl.lang import syntax as s
@@ -34,19 +37,19 @@ POOLS: dict[str, type[ops.MaxPool] | type[ops.AvgPool]] = {
     "avgpool": ops.AvgPool,
 }
 
-# Stems by name, as (layer, kernel, width, stride). `deep`: He et al. 2019's ResNet-C as timm
-# builds it for resnet18d/26d/50d (stem_width 32: 3x3 convs of 32, 32 and 64, the first one
-# strided), then torchvision's 3x3 max pool of stride 2.
-STEMS: dict[str, tuple[tuple[str, int, int | None, int], ...]] = {
-    "deep": (("conv", 3, 32, 2), ("conv", 3, 32, 1), ("conv", 3, 64, 1), ("maxpool", 3, None, 2)),
-}
-
-
 def stem_layers(
-    section: s.Section, channels: int, scope: Scope, preact: bool = False
+    section: s.Section,
+    channels: int,
+    scope: Scope,
+    preact: bool = False,
+    stems: Mapping[str, s.StemDef] | None = None,
 ) -> tuple[tuple[Layer, ...], int]:
-    """The stem's ops in order with their module names, and the channels it ends with."""
-    written = section.layers if section.preset is None else _preset(section.preset, scope)
+    """The stem's ops in order with their module names, and the channels it ends with.
+    ``stems`` are the named stems (``stem deep``: the prelude's and the program's)."""
+    if section.preset is None:
+        written = section.layers
+    else:
+        written = _preset(section.preset, scope, stems or {})
     items: list[tuple[str, ops.Op, Span]] = []
     for layer in written:
         kind = layer.kind.text
@@ -69,31 +72,30 @@ def stem_layers(
     return _named(items, preact), channels
 
 
-def _preset(name: s.Name, scope: Scope) -> tuple[s.Layer, ...]:
-    """A named stem's layers, as if written out on the ``stem`` line."""
-    if name.text not in STEMS:
-        hint = did_you_mean(name.text, list(STEMS))
+def _preset(name: s.Name, scope: Scope, stems: Mapping[str, s.StemDef]) -> tuple[s.Layer, ...]:
+    """A named stem's layers, as if written out on the ``stem`` line: every span is the
+    line's, so that what goes wrong with them is reported where the spec names the stem."""
+    if name.text not in stems:
+        hint = did_you_mean(name.text, list(stems))
         scope.error(
             name.span,
-            f"unknown stem {name.text}; expected {either(STEMS)} or `stem {{ ... }}`{hint}",
+            f"unknown stem {name.text}; expected {either(list(stems))} or `stem {{ ... }}`{hint}",
         )
         return ()
-    span = name.span
+    return tuple(_respan(layer, name.span) for layer in stems[name.text].layers)
 
-    def number(value: int | None) -> s.Int | None:
-        return None if value is None else s.Int(value, span)
 
-    return tuple(
-        s.Layer(
-            kind=s.Name(kind, span),
-            kernel=s.Dims((s.Int(kernel, span), s.Int(kernel, span)), span),
-            channels=number(width),
-            stride=number(stride),
-            padding=None,
-            span=span,
-        )
-        for kind, kernel, width, stride in STEMS[name.text]
-    )
+def _respan(node, span: Span):
+    """A copy of a syntax node with every span in it replaced by ``span``."""
+    if isinstance(node, tuple):
+        return tuple(_respan(item, span) for item in node)
+    if not dataclasses.is_dataclass(node):
+        return node
+    changes = {
+        f.name: span if f.name == "span" else _respan(getattr(node, f.name), span)
+        for f in dataclasses.fields(node)
+    }
+    return dataclasses.replace(node, **changes)
 
 
 def _named(items: list[tuple[str, ops.Op, Span]], preact: bool) -> tuple[Layer, ...]:

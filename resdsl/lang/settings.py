@@ -1,32 +1,37 @@
 """The network-wide settings: ``input``, ``classes``, ``block`` and ``shortcut``, as written in
 a network's body or a derivation's ``with``, resolved with located errors.
 
+    >>> from resdsl.lang.definitions import definitions
+    >>> from resdsl.lang.load import load
     >>> from resdsl.lang.parse import parse
     >>> tree = parse("network n { block bottleneck, groups 32, width per group 4 }", "n.res")
     >>> (block,) = tree.items[0].body
-    >>> spec = block_setting(block, Scope("n"))
-    >>> spec.kind, spec.expansion, spec.groups, spec.width_per_group, spec.inner_width(64)
-    ('bottleneck', 4, 32, 4, 128)
+    >>> spec = block_setting(block, Scope("n"), definitions(load("specs/resnet18.res")))
+    >>> spec.kind, spec.values
+    ('bottleneck', (('expansion', 4), ('stride_on', (1, 1)), ('groups', 32), ('width_per_group', 4)))
 
-Part of resolving (:mod:`resdsl.lang.resolve`). What each block kind allows (``expansion``,
-``stride on``, ``groups``, ``width per group``, ``dropout``) is its entry in
-:data:`resdsl.ir.recipes.BLOCKS`; this module only reads it.
+Part of resolving (:mod:`resdsl.lang.resolve`). What a block line may say is its definition's
+parameters (:mod:`resdsl.lang.definitions`): by the line's own words (``expansion``, ``stride
+on``, ``groups``, ``width per group``, ``dropout``) or by name (``ratio 8``); a ``require`` of
+the definition that a value breaks is reported at that value.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from resdsl.diagnostics import did_you_mean, either
-from resdsl.ir.recipes import BLOCKS
+from resdsl.diagnostics import Span, did_you_mean, either
 from resdsl.lang import syntax as s
+from resdsl.lang.definitions import Definition, Definitions
+from resdsl.lang.elaborate import bind, unmet_requirements
+from resdsl.lang.evaluate import EvaluationError, value
+from resdsl.lang.layers import PER_BLOCK, Number
 from resdsl.lang.scope import Scope
 from resdsl.lang.spec import BlockSpec
 
 SHORTCUTS = ("A", "B", "C", "D", "none")
 SETTINGS = (s.Input, s.Classes, s.Block, s.Shortcut)
-DEFAULT_BLOCK = BlockSpec("basic", 1, "1x1", False)
+DEFAULT_BLOCK = "basic"
 
 
 def chosen_settings(
@@ -70,10 +75,36 @@ def input_shape(setting: s.Input | None, network: s.Network, scope: Scope):
     return None if None in sizes else (sizes[0], sizes[1], sizes[2])
 
 
-def block_setting(setting: s.Block | None, scope: Scope) -> BlockSpec | None:
-    """The ``block`` line resolved, each option checked against what its kind allows."""
+# The block line's own words for a definition's parameters, and what they say where the
+# block has no such parameter (the prelude's bottlenecks have the first four; `preact` has
+# dropout). Any other parameter is named as it is defined: `block se_bottleneck, ratio 8`.
+OPTION_WORDS: dict[str, tuple[str, str]] = {
+    "expansion": ("expansion", "only a bottleneck block has an expansion"),
+    "stride_on": (
+        "stride_on",
+        "only a bottleneck block places its stride (a {kind} block strides its first 3x3)",
+    ),
+    "groups": (
+        "groups",
+        "only a bottleneck's 3x3 takes groups (torchvision's BasicBlock refuses them too)",
+    ),
+    "width_per_group": (
+        "width_per_group",
+        "only a bottleneck's 3x3 takes width per group (torchvision's BasicBlock refuses them "
+        "too)",
+    ),
+    "dropout": (
+        "dropout",
+        "only a pre-activation basic block has dropout (WRN's, between its two convolutions): "
+        "write `block preact, dropout 0.3`",
+    ),
+}
+
+
+def block_setting(setting: s.Block | None, scope: Scope, defs: Definitions) -> BlockSpec | None:
+    """The ``block`` line resolved: its definition, and each parameter's value checked."""
     if setting is None:
-        return DEFAULT_BLOCK
+        return _bound(defs.blocks[DEFAULT_BLOCK], {}, False, {}, scope, None)
     for name in setting.repeated:
         scope.error(name.span, f"block option {name.text} is given twice")
     kind = setting.kind.text
@@ -83,65 +114,99 @@ def block_setting(setting: s.Block | None, scope: Scope) -> BlockSpec | None:
             "a block option needs its block: write `with block bottleneck, stride on 3x3`",
         )
         return None
-    if kind not in BLOCKS:
-        hint = did_you_mean(kind, list(BLOCKS))
-        scope.error(setting.kind.span, f"unknown block {kind}; expected {either(BLOCKS)}{hint}")
-        return None
-    allows = BLOCKS[kind]
-    expansion, stride_on = allows.default_expansion, "1x1"
-    if setting.expansion is not None:
-        if not allows.has_expansion:
-            scope.error(setting.expansion.span, "only a bottleneck block has an expansion")
-        expansion = scope.size(setting.expansion, "the expansion") or expansion
-    if setting.stride_on is not None:
-        written = "x".join(str(p.value) for p in setting.stride_on.parts)
-        if not allows.places_stride:
-            scope.error(
-                setting.stride_on.span,
-                f"only a bottleneck block places its stride (a {kind} block strides its first 3x3)",
-            )
-        elif written not in ("1x1", "3x3"):
-            scope.error(
-                setting.stride_on.span,
-                f"a bottleneck's stride sits on its 1x1 or its 3x3, not {written}",
-            )
+    known = defs.stage_blocks()
+    if kind not in known:
+        hint = did_you_mean(kind, known)
+        if kind in defs.blocks:
+            message = f"block {kind} takes no planes and stride, so no stage can use it"
         else:
-            stride_on = written
-    groups = _grouping(setting.groups, "groups", kind, allows.grouped, 1, scope)
-    per_group = _grouping(
-        setting.width_per_group, "width per group", kind, allows.grouped, 64, scope
-    )
-    dropout = _dropout(setting.dropout, kind, allows.has_dropout, scope)
-    return BlockSpec(kind, expansion, stride_on, setting.zero_init, groups, per_group, dropout)  # type: ignore[arg-type]
+            message = f"unknown block {kind}; expected {either(known)}{hint}"
+        scope.error(setting.kind.span, message)
+        return None
+    definition = defs.blocks[kind]
+    given: dict[str, Number] = {}
+    spans: dict[str, Span] = {}
+    for field_name, (param, message) in OPTION_WORDS.items():
+        expr = getattr(setting, field_name)
+        if expr is None:
+            continue
+        if definition.param(param) is None:
+            scope.error(expr.span, message.format(kind=kind))
+            continue
+        number = _option_value(field_name, expr, scope)
+        if number is not None:
+            given[param], spans[param] = number, expr.span
+    for name, expr in setting.named:
+        if name.text in PER_BLOCK or definition.param(name.text) is None:
+            listed = ", ".join(p for p in definition.param_names if p not in PER_BLOCK) or "none"
+            scope.error(name.span, f"block {kind} has no parameter {name.text} (its parameters: {listed})")
+            continue
+        try:
+            given[name.text], spans[name.text] = value(expr, scope.env), expr.span
+        except EvaluationError as error:
+            scope.error(error.span, error.message)
+    return _bound(definition, given, setting.zero_init, spans, scope, setting.kind.span)
 
 
-def _grouping(expr: s.Expr | None, what: str, kind: str, allowed: bool, default: int, scope):
-    if expr is None:
-        return default
-    if not allowed:
-        scope.error(
-            expr.span,
-            f"only a bottleneck's 3x3 takes {what} (torchvision's BasicBlock refuses them too)",
-        )
-        return default
-    return scope.size(expr, what) or default
+def _option_value(field_name: str, expr, scope: Scope) -> Number | None:
+    """A value the block line's own words give, checked as those words always were."""
+    if field_name == "stride_on":
+        return tuple(part.value for part in expr.parts)
+    if field_name == "dropout":
+        return float(expr.text) if isinstance(expr, s.Real) else float(expr.value)
+    what = {"expansion": "the expansion", "width_per_group": "width per group"}.get(field_name, field_name)
+    return scope.size(expr, what)
 
 
-def _dropout(value: s.Real | s.Int | None, kind: str, allowed: bool, scope: Scope) -> float:
-    if value is None:
-        return 0.0
-    if not allowed:
-        scope.error(
-            value.span,
-            "only a pre-activation basic block has dropout (WRN's, between its two "
-            "convolutions): write `block preact, dropout 0.3`",
-        )
-        return 0.0
-    p = float(value.text) if isinstance(value, s.Real) else float(value.value)
-    if not (0.0 <= p < 1.0 and math.isfinite(p)):
-        scope.error(value.span, f"dropout is a probability below 1, like 0.3, not {p:g}")
-        return 0.0
-    return p
+def _bound(definition, given, zero_init, spans, scope: Scope, where: Span | None) -> BlockSpec | None:
+    """The definition's network-wide parameters bound; its requirements on them checked, each
+    failure at the value that broke it."""
+    try:
+        values = bind(definition, given, skip=PER_BLOCK)
+    except EvaluationError as error:
+        scope.error(error.span, error.message)
+        return None
+    missing = [p for p in definition.param_names if p not in PER_BLOCK and p not in values]
+    for name in missing:
+        scope.error(where or definition.name_span, f"block {definition.name} needs {name}: write `block {definition.name}, {name} ...`")
+    unmet = unmet_requirements(definition, values)
+    for require in unmet:
+        reads = sorted(require.reads & set(spans), key=list(spans).index)
+        scope.error(spans[reads[0]] if reads else (where or definition.name_span), require.message)
+    if missing or unmet:  # the network goes on with a stand-in, so that nothing is said twice
+        return None
+    ordered = tuple((p, values[p]) for p in definition.param_names if p in values)
+    return BlockSpec(definition.name, definition, ordered, zero_init, spans)
+
+
+def shortcut_blocks(option: str, definition: Definition, defs: Definitions) -> dict[str, Definition]:
+    """The blocks a network's shortcuts are built from: option A pads (``zero_pad``); B and C
+    project with ``projection`` (a pre-activation unit with ``preact_projection``: the next
+    unit's BN follows); D with ``avg_down_projection`` (ResNet-D)."""
+    if definition.preactivated:
+        projection = "preact_projection"
+    else:
+        projection = "avg_down_projection" if option == "D" else "projection"
+    return {"projection": defs.blocks[projection], "pad": defs.blocks["zero_pad"]}
+
+
+def block_shortcut(option: str, in_channels: int, out_channels: int, stride: int) -> str:
+    """What a block's shortcut is under the paper's options A, B, C and none (sec. 3.3), and
+    D (B's placement, ResNet-D's projection).
+
+    >>> block_shortcut("B", 64, 128, 2), block_shortcut("B", 64, 64, 1)
+    ('projection', 'identity')
+    >>> block_shortcut("A", 16, 32, 2), block_shortcut("C", 64, 64, 1)
+    ('pad', 'projection')
+    """
+    changes = stride != 1 or in_channels != out_channels
+    if option == "none":
+        return "none"
+    if option == "C" or (option in ("B", "D") and changes):
+        return "projection"
+    if option == "A" and changes:
+        return "pad"
+    return "identity"
 
 
 def shortcut_option(setting: s.Shortcut | None, scope: Scope) -> str | None:
@@ -162,7 +227,7 @@ def check_pairing(
     block: BlockSpec | None, shortcut: str | None, settings: dict[type, s.Setting], scope: Scope
 ) -> None:
     """The block kinds that some shortcut options do not fit."""
-    if block is None or shortcut is None or not BLOCKS[block.kind].preactivated:
+    if block is None or shortcut is None or not block.definition.preactivated:
         return
     where = settings[s.Shortcut].span if s.Shortcut in settings else settings[s.Block].span
     if shortcut == "none":

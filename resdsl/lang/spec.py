@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from resdsl.diagnostics import Span
+from resdsl.lang.definitions import Definition
+from resdsl.lang.elaborate import Elaborated
+from resdsl.lang.layers import Number
 from resdsl.ops import Op
 
 # A, B, C and none are He et al. 2015's options (sec. 3.3); D is B with ResNet-D's projection
@@ -31,29 +34,30 @@ ShortcutOption = Literal["A", "B", "C", "D", "none"]
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """The resolved ``block`` setting.
+    """The resolved ``block`` setting: the definition a network's stages use and the values
+    its line and its defaults give the definition's network-wide parameters.
 
-    >>> BlockSpec("bottleneck", 4, "3x3", False, groups=32, width_per_group=4).inner_width(64)
-    128
-    >>> BlockSpec("bottleneck", 4, "3x3", False, width_per_group=128).inner_width(512)
-    1024
+    >>> from resdsl.lang.load import load
+    >>> from resdsl.lang.resolve import resolve
+    >>> (spec,) = resolve(load("specs/resnext.res"), "resnext50_32x4d").networks
+    >>> spec.block.kind, spec.block.value("groups"), spec.block.value("stride_on")
+    ('bottleneck', 32, (3, 3))
     """
 
-    kind: str  # a key of resdsl.ir.recipes.BLOCKS: basic, bottleneck, preact, preact_bottleneck
-    expansion: int  # output channels = planes * expansion (1 for basic, 4 by default)
-    stride_on: Literal["1x1", "3x3"]  # bottleneck: where the stride sits (paper: 1x1)
+    kind: str  # the definition's name: basic, bottleneck, preact, preact_bottleneck, ...
+    definition: Definition = field(compare=False, repr=False)
+    values: tuple[tuple[str, Number], ...]  # each network-wide parameter, in its order
     zero_init: bool  # start each block's last BN at weight 0
-    groups: int = 1  # the bottleneck 3x3's groups (ResNeXt's cardinality)
-    width_per_group: int = 64  # torchvision's width_per_group (base_width)
-    dropout: float = 0.0  # a pre-activation basic block's dropout between its convs (WRN)
+    spans: Mapping[str, Span] = field(default_factory=dict, compare=False, repr=False)
 
-    def inner_width(self, planes: int) -> int:
-        """The channels of a bottleneck's 1x1 and 3x3 for a stage of width ``planes``:
-        torchvision's ``int(planes * (width_per_group / 64.0)) * groups``, so that
-        ``groups 32, width per group 4`` is ResNeXt's 32x4d (4 channels a group where
-        planes is 64, doubling with the stage widths) and ``width per group 128`` the wide
-        ResNet-50-2. Without either it is ``planes``."""
-        return planes * self.width_per_group // 64 * self.groups
+    def value(self, name: str, default: Number | None = None) -> Number | None:
+        """The value of parameter ``name`` (``default`` where the definition has none)."""
+        return dict(self.values).get(name, default)
+
+    def as_dict(self) -> dict[str, object]:
+        """As ``resdsl ir --format json`` writes it: the kind, each value, ``zero_init``."""
+        shown = {k: "x".join(map(str, v)) if isinstance(v, tuple) else v for k, v in self.values}
+        return {"kind": self.kind, **shown, "zero_init": self.zero_init}
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,14 @@ class StageInfo:
     index: int  # 1-based: generated module ``layer{index}``
     label: str | None  # the paper's name (conv2_x), if written
     blocks: int
-    width: int  # as written (torchvision's planes); a bottleneck's 3x3 has BlockSpec.inner_width
+    width: int  # as written: the blocks' planes (a bottleneck's 3x3 is its `width`)
     in_channels: int  # of its first block
     out_channels: int
     stride: int  # of its first block
     span: Span
+    # Its first block and (with more than one) each later one, elaborated from the definition.
+    first: Elaborated = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    rest: Elaborated | None = field(compare=False, repr=False, default=None)
 
     @property
     def path(self) -> str:
@@ -105,3 +112,7 @@ class NetworkSpec:
     spec_sha256: str  # of every source file the network depends on
     base: str | None = None  # the family or network it was derived from
     arguments: Mapping[str, int] = field(default_factory=dict)  # the family's, if any
+    # Every block definition the network can reach (its block's, those its layers name, the
+    # shortcuts'), for codegen; and which shortcut block each kind of shortcut is built from.
+    definitions: Mapping[str, Definition] = field(default_factory=dict, compare=False, repr=False)
+    shortcuts: Mapping[str, Definition] = field(default_factory=dict, compare=False, repr=False)

@@ -32,13 +32,10 @@ class Var:
 
 @dataclass(frozen=True)
 class BinOp:
-    op: Literal["+", "-", "*"]
+    op: Literal["+", "-", "*", "/", "%"]
     left: Expr
     right: Expr
     span: Span
-
-
-Expr = Int | Var | BinOp
 
 
 @dataclass(frozen=True)
@@ -47,6 +44,51 @@ class Real:
 
     text: str
     span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    """``max(a, b)``, ``min(a, b)``, ``log2(channels)``: the few functions of a definition."""
+
+    function: str
+    arguments: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Choose:
+    """``(stride if stride_on == 1x1 else 1)``."""
+
+    condition: Condition
+    then: Expr
+    otherwise: Expr
+    span: Span
+
+
+Expr = Int | Var | BinOp | Real | Call | Choose
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``stride_on == 1x1``, ``dropout > 0``: both sides a number or a size."""
+
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: Value
+    right: Value
+    span: Span
+
+
+@dataclass(frozen=True)
+class Logic:
+    """``a and b``, ``a or b``; ``not a`` is ``Logic("not", a, None)``."""
+
+    op: Literal["and", "or", "not"]
+    left: Condition
+    right: Condition | None
+    span: Span
+
+
+Condition = Compare | Logic
 
 
 @dataclass(frozen=True)
@@ -63,6 +105,10 @@ class Dims:
 
     parts: tuple[Expr, ...]
     span: Span
+
+
+# What a definition's parameter, `let` or option may hold: a number or a size (`1x1`).
+Value = Expr | Dims
 
 
 # --- settings: the top-level statements a derivation's `with` may override ----------------
@@ -102,6 +148,8 @@ class Block:
     groups: Expr | None = None
     width_per_group: Expr | None = None
     dropout: Real | Int | None = None
+    # `block se_bottleneck, ratio 8`: parameters of the block's definition, by name
+    named: tuple[tuple[Name, Value], ...] = ()
 
 
 Setting = Input | Classes | Shortcut | Block
@@ -197,7 +245,148 @@ class Derivation:
     span: Span
 
 
-Item = Use | Network | Derivation
+# --- definitions: blocks and stems ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """A definition's parameter: ``planes``, ``stride = 1``, ``groups = 1  # of the 3x3``.
+    ``comment`` is the comment at the end of its line, which codegen keeps beside it."""
+
+    name: Name
+    default: Value | None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerOption:
+    """One option of a layer in a definition: ``stride stride``, ``groups groups``, ``bias``,
+    ``ratio 8`` (a parameter of a nested block), or the positional ``planes * expansion``
+    (``name`` is then None)."""
+
+    name: Name | None
+    value: Value | None  # None for a flag (bias, ceil)
+    span: Span
+
+
+@dataclass(frozen=True)
+class BlockLayer:
+    """``conv2: conv 3x3, width, stride stride, groups groups`` or ``relu`` or ``se: eca``:
+    an op (or a block, by its definition's name) with its options, named or not, and the
+    condition under which it exists (``if dropout > 0``)."""
+
+    label: Name | None  # conv2, downsample.0, se: its module path in the generated class
+    op: Name  # conv, bn, relu ... or a block definition's name
+    size: Dims | None  # the kernel or window (3x3)
+    direct: Value | None  # a number written straight after the op (dropout 0.3)
+    options: tuple[LayerOption, ...]
+    condition: Condition | None
+    span: Span  # the statement's first word
+
+
+@dataclass(frozen=True)
+class Let:
+    """``let width = planes * width_per_group / 64 * groups``."""
+
+    name: Name
+    value: Value
+    span: Span
+
+
+@dataclass(frozen=True)
+class Require:
+    """``require dropout < 1: "dropout is a probability below 1, like 0.3, not {dropout}"``."""
+
+    condition: Condition
+    message: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Doc:
+    """``doc "The 3x3 is a grouped convolution." if groups != 1``: a paragraph of the class
+    docstring the block's generated code carries."""
+
+    text: str
+    condition: Condition | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Branch:
+    """``branch scale { ... }``: a side path from the current point, merged later by name."""
+
+    name: Name
+    body: tuple[BodyStatement, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Merge:
+    """``add shortcut`` (the residual addition), ``add other``, ``multiply scale``,
+    ``concat a, b``: the current value meets named branches."""
+
+    kind: Literal["add", "multiply", "concat"]
+    operands: tuple[Name, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ShortcutHere:
+    """``shortcut here``: where a pre-activation unit's shortcut reads when it does work (He
+    et al. 2016); elsewhere it reads the block's input."""
+
+    span: Span
+
+
+BodyStatement = BlockLayer | Let | Require | Doc | Branch | Merge | ShortcutHere
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    """``block NAME(params) as Class { ... }``. ``comments`` are the comment lines right above
+    it, the first paragraph of its generated class's docstring."""
+
+    name: Name
+    params: tuple[Param, ...]
+    cls: Name | None
+    body: tuple[BodyStatement, ...]
+    comments: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Insertion:
+    """``se after bn3``: a layer added to a base block, after (or before) one of its layers."""
+
+    layer: BlockLayer
+    place: Literal["after", "before"]
+    anchor: Name
+
+
+@dataclass(frozen=True)
+class BlockDerivation:
+    """``block se_bottleneck as SEBottleneck = bottleneck(stride_on = 3x3) with se after bn3``."""
+
+    name: Name
+    cls: Name | None
+    base: Name
+    arguments: tuple[tuple[Name, Value], ...]
+    insertions: tuple[Insertion, ...]
+    comments: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class StemDef:
+    """``stem deep { conv 3x3, 32, stride 2 ... }``: a stem that networks name."""
+
+    name: Name
+    layers: tuple[Layer, ...]
+    span: Span
+
+
+Item = Use | Network | Derivation | BlockDef | BlockDerivation | StemDef
 
 
 @dataclass(frozen=True)

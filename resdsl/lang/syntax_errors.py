@@ -200,6 +200,10 @@ _WORDS = {
     "DECIMAL": "a probability such as 0.3",
     "STRING": 'a file name in double quotes ("cifar.res")',
     "$END": "the end of the file",
+    "MERGE": "a merge (add, multiply, concat)",
+    "PLACE": "'after' or 'before'",
+    "COMPARE": "a comparison (==, !=, <, <=, >, >=)",
+    "FUNCTION": "a function (max, min, log2)",
 }
 
 

@@ -9,7 +9,7 @@
     'nn.Conv2d(64, 128, kernel_size=3, stride=2, padding=1, bias=False)'
 
 NOTE: one place per operation. An op answers every question a pass asks of it: its output
-shape (:mod:`resdsl.ir.shapes`), what is wrong with its inputs (:mod:`resdsl.ir.validate`), its
+shape (:mod:`resdsl.ir.lower`), what is wrong with its inputs (:mod:`resdsl.ir.validate`), its
 parameters, multiply-adds, which counting convention counts it and what autograd keeps for
 backward (:mod:`resdsl.ir.costs`), what it allocates, overwrites and frees in a training step
 (:mod:`resdsl.memory`), its label as the paper's figures write it

@@ -20,7 +20,10 @@ class Op:
     __slots__ = ()
     kind: ClassVar[str]  # the name ``resdsl ir`` and ``--per-layer`` print
     counted: ClassVar[Counted] = "never"
-    weighted: ClassVar[bool] = False  # conv, fc: a "layer" when the paper counts depth
+    # What "a layer with weights" drove before it was split in three:
+    counts_in_depth: ClassVar[bool] = False  # conv, fc: a layer of the paper's depth (on the main path)
+    shown: ClassVar[bool] = False  # its own box in Fig. 3 and its own entry in Table 1
+    counts_activations: ClassVar[bool] = False  # pycls's "acts": its output elements are counted
     pool: ClassVar[bool] = False  # a pooling window (Table 1 lists the stem's under conv2_x)
     drawn: ClassVar[Drawn] = "box"
     keeps_input: ClassVar[bool] = False  # autograd saves its input for backward
@@ -93,6 +96,11 @@ class Op:
     def torch(self, classes: str = "num_classes") -> str:
         """Its PyTorch constructor, for the generated module's stem and head."""
         raise NotImplementedError(f"{self.kind} has no PyTorch module of its own")
+
+    def module(self) -> str:
+        """Its PyTorch constructor inside a block's class, as torchvision's blocks write it
+        (``conv3x3(inplanes, planes, stride)``); its fields may be Python source there."""
+        return self.torch()
 
 
 class Window(Op):

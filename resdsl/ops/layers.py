@@ -47,7 +47,9 @@ class Conv(Window):
     groups: int = 1
     kind: ClassVar[str] = "conv"
     counted: ClassVar[Counted] = "always"
-    weighted: ClassVar[bool] = True
+    counts_in_depth: ClassVar[bool] = True
+    shown: ClassVar[bool] = True
+    counts_activations: ClassVar[bool] = True
     keeps_input: ClassVar[bool] = True  # for the weight gradient
     lowers: ClassVar[bool] = True
 
@@ -87,6 +89,19 @@ class Conv(Window):
         channels = f"{self.in_channels}, {self.out_channels}"
         grouped = f", groups={self.groups}" if self.groups != 1 else ""
         return f"nn.Conv2d({channels}, {self._torch_window()}{grouped}, bias=False)"
+
+    def module(self) -> str:
+        # torchvision's conv3x3 and conv1x1 helpers, which the generated module defines; the
+        # stride is written out before the groups even where it is 1, as the helper takes it.
+        k = self.kernel[0]
+        if self.kernel in ((1, 1), (3, 3)) and self.padding == (k // 2, k // 2):
+            args = [str(self.in_channels), str(self.out_channels)]
+            if self.stride[0] != 1 or self.groups != 1:
+                args.append(str(self.stride[0]))
+            if self.groups != 1:
+                args.append(str(self.groups))
+            return f"conv{k}x{k}({', '.join(args)})"
+        return self.torch()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +185,9 @@ class Linear(Op):
     out_features: int
     kind: ClassVar[str] = "fc"
     counted: ClassVar[Counted] = "always"
-    weighted: ClassVar[bool] = True
+    counts_in_depth: ClassVar[bool] = True
+    shown: ClassVar[bool] = True
+    counts_activations: ClassVar[bool] = True
     keeps_input: ClassVar[bool] = True
     flattens: ClassVar[bool] = True
     lowers: ClassVar[bool] = True

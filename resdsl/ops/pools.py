@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from resdsl.ops.base import Counted, Op, Pair, Shape, Window, downsampling, with_stride
+from resdsl.ops.base import Counted, Op, Pair, Shape, Window, downsampling, pair, with_stride
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,12 @@ class AvgPool(Window):
     def torch(self, classes: str = "num_classes") -> str:
         ceil = ", ceil_mode=True, count_include_pad=False" if self.ceil_mode else ""
         return f"nn.AvgPool2d({self._torch_window()}{ceil})"
+
+    def module(self) -> str:
+        if self.padding != (0, 0):
+            return self.torch()
+        ceil = ", ceil_mode=True, count_include_pad=False" if self.ceil_mode else ""
+        return f"nn.AvgPool2d({pair(self.kernel)}, {pair(self.stride)}{ceil})"
 
 
 def _ceil_size(size: int, kernel: int, stride: int, padding: int) -> int:

@@ -100,7 +100,7 @@ def _network(net: Network) -> dict[str, Any]:
         "file": net.file,
         "input": list(net.input),
         "classes": net.classes,
-        "block": dataclasses.asdict(net.block),
+        "block": net.block.as_dict(),
         "shortcut": net.shortcut,
         "depth": net.depth,
         "stages": [

@@ -50,13 +50,13 @@ def table1(nets: Sequence[Network], reports: Sequence[NetworkStats]) -> Table:
 def _column(net: Network) -> list[tuple[str, str, str]]:
     """(layer name, output size, cell text) rows for one network: stem, stages, head."""
     stem = [n for n in net.nodes if n.section == "stem"]
-    convs = [n for n in stem if n.op.weighted]
+    convs = [n for n in stem if n.op.shown]
     pools = [n for n in stem if n.op.pool]
     last_conv = convs[-1] if convs else stem[-1]
     rows = [("conv1", _size(last_conv.shape), "\n".join(n.op.table_entry() for n in convs))]
     for info in net.stages:
         members = [n for n in net.nodes if n.stage == info.index]
-        first = [n.op for n in members if n.block == 0 and n.branch == "main" and n.op.weighted]
+        first = [n.op for n in members if n.block == 0 and n.branch == "main" and n.op.shown]
         text = f"[{'; '.join(op.table_entry(stride=False) for op in first)}] x {info.blocks}"
         if info.index == 1 and pools:  # the paper lists the stem's pool in conv2_x's row
             text = "\n".join([*(p.op.table_entry() for p in pools), text])
