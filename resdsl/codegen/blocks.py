@@ -49,7 +49,9 @@ def block_context(net: Network) -> dict[str, Any]:
         raise error_at(span, f"resdsl compile cannot mix shortcuts {sorted(shortcuts)}")
     shortcut = net.spec.shortcuts.get(special[0]) if special else None
     flag = definition.reads_here and residual
-    body = emit(definition, stage_env(spec), net.spec.definitions, preact_flag=flag, plain=not residual)
+    body = emit(
+        definition, stage_env(spec), net.spec.definitions, preact_flag=flag, plain=not residual
+    )
     init, forward = list(body.init), [list(p) for p in body.forward]
     attr = _attribute(shortcut) if shortcut else None
     params = []
@@ -83,7 +85,11 @@ def block_context(net: Network) -> dict[str, Any]:
         "last_bn": body.last_norm,
         "helpers": helpers,
         "modules": [module_context(d, net) for d in _nested(body, net)],
-        "functions": [function_context(net.spec.shortcuts[kind]) for kind in special if _attribute(net.spec.shortcuts[kind]) and _indexed(net.spec.shortcuts[kind])],
+        "functions": [
+            function_context(net.spec.shortcuts[kind])
+            for kind in special
+            if _attribute(net.spec.shortcuts[kind]) and _indexed(net.spec.shortcuts[kind])
+        ],
         "zero_pad": any(k == "pad" for k in special),
         "definition": definition,
     }
@@ -94,9 +100,11 @@ def _doc(definition: Definition, env) -> tuple[list[str], list[str]]:
     holds, wrapped to stay within ruff's 100 columns once indented."""
     more: list[str] = []
     for statement in definition.body:
-        if isinstance(statement, s.Doc):
-            if statement.condition is None or condition(statement.condition, env) is True:
-                more += textwrap.wrap(statement.text, 92)
+        holds = isinstance(statement, s.Doc) and (
+            statement.condition is None or condition(statement.condition, env) is True
+        )
+        if holds:
+            more += textwrap.wrap(statement.text, 92)
     title = list(definition.comments) or [f"The block {definition.name}."]
     return title, more
 
@@ -163,7 +171,10 @@ def _nested(body: Body, net: Network) -> list[Definition]:
 
     def visit(inner: Body) -> None:
         for name, definition in inner.nested.items():
-            env = {"channels": Sym("channels"), **{p.name.text: Sym(p.name.text) for p in definition.params}}
+            env = {
+                "channels": Sym("channels"),
+                **{p.name.text: Sym(p.name.text) for p in definition.params},
+            }
             visit(emit(definition, env, net.spec.definitions))
             found.setdefault(name, definition)
 
@@ -195,7 +206,11 @@ def module_context(definition: Definition, net: Network) -> dict[str, Any]:
 
 def _attribute(definition: Definition) -> str | None:
     """The block attribute a shortcut's layers live under (``downsample``, ``shortcut``)."""
-    labels = {st.label.text.split(".")[0] for st in definition.body if isinstance(st, s.BlockLayer) and st.label}
+    labels = {
+        st.label.text.split(".")[0]
+        for st in definition.body
+        if isinstance(st, s.BlockLayer) and st.label
+    }
     return labels.pop() if len(labels) == 1 else None
 
 
@@ -212,14 +227,21 @@ def function_context(definition: Definition) -> dict[str, Any]:
     """A shortcut block as a function returning its ``nn.Sequential``: ``projection(in_planes,
     out_planes, stride=1)``. A layer that exists only at some strides (ResNet-D's pool) is an
     ``nn.Identity()`` at the others, so that the layers after it keep their indices."""
-    env: dict[str, Any] = {"channels": Sym("in_planes"), "out_planes": Sym("out_planes"), "stride": Sym("stride")}
+    env: dict[str, Any] = {
+        "channels": Sym("in_planes"),
+        "out_planes": Sym("out_planes"),
+        "stride": Sym("stride"),
+    }
     lines: list[str] = []
     items: list[str] = []
     for st in definition.body:
         if not isinstance(st, s.BlockLayer):
             continue
         kind = LAYERS[st.op.text]
-        options = {(o.name.text if o.name else ""): (True if o.value is None else term(o.value, env)) for o in st.options}
+        options = {
+            (o.name.text if o.name else ""): (True if o.value is None else term(o.value, env))
+            for o in st.options
+        }
         number = options.pop("", None)
         size = term(st.size, env) if st.size is not None else None
         op = kind.build(LayerArgs(env["channels"], size, number, options, symbolic=True))

@@ -3,8 +3,13 @@
     >>> from resdsl.pipeline import check_or_raise
     >>> (net,) = check_or_raise("specs/resnet18.res")
     >>> body = emit(net.block.definition, stage_env(net.block), net.spec.definitions)
-    >>> body.init[:2], body.forward[0]
-    (['self.conv1 = conv3x3(inplanes, planes, stride)', 'self.bn1 = nn.BatchNorm2d(planes)'], ['out = self.conv1(x)  # (N, planes, H / stride, W / stride)', 'out = self.bn1(out)', 'out = self.relu(out)'])
+    >>> body.init[:2]
+    ['self.conv1 = conv3x3(inplanes, planes, stride)', 'self.bn1 = nn.BatchNorm2d(planes)']
+    >>> for line in body.forward[0]:
+    ...     print(line)
+    out = self.conv1(x)  # (N, planes, H / stride, W / stride)
+    out = self.bn1(out)
+    out = self.relu(out)
 
 The definition is walked as elaboration walks it (:mod:`resdsl.lang.elaborate`), but with its
 values as Python source (:mod:`resdsl.codegen.symbolic`): what varies from block to block
@@ -42,7 +47,11 @@ _STRIDED = "H / stride, W / stride"
 def stage_env(block: BlockSpec) -> dict[str, Term]:
     """A stage block's names as its class writes them: ``inplanes``, ``planes``, ``stride``,
     each network-wide whole number ``self.NAME``, any other value itself."""
-    env: dict[str, Term] = {"channels": Sym("inplanes"), "planes": Sym("planes"), "stride": Sym("stride")}
+    env: dict[str, Term] = {
+        "channels": Sym("inplanes"),
+        "planes": Sym("planes"),
+        "stride": Sym("stride"),
+    }
     for name, number in block.values:
         if isinstance(number, int) and not isinstance(number, bool):
             env[name] = Sym(f"self.{name}", str(number), value=number)
@@ -143,7 +152,9 @@ class _Walker:
             self._nested(layer, name, source, target)
             return
         options = {
-            (o.name.text if o.name else ""): _neutral(True if o.value is None else term(o.value, self.env))
+            (o.name.text if o.name else ""): _neutral(
+                True if o.value is None else term(o.value, self.env)
+            )
             for o in layer.options
         }
         number = options.pop("", None) if layer.direct is None else term(layer.direct, self.env)
@@ -162,7 +173,13 @@ class _Walker:
         if layer.label is None and inline is not None and inline(source) is not None:
             self.line(f"{target} = {inline(source)}{self._comment(op, True)}", opens)
         else:
-            self._declare(name, op.module() if decided is True else f"{op.module()} if {decided} else nn.Identity()", layer)
+            self._declare(
+                name,
+                op.module()
+                if decided is True
+                else f"{op.module()} if {decided} else nn.Identity()",
+                layer,
+            )
             call = getattr(op, "call", None)
             applied = call(f"self.{name}", source) if call else f"self.{name}({source})"
             self.line(f"{target} = {applied}{self._comment(op)}", opens)

@@ -4,7 +4,8 @@
     >>> width = times(planes, expansion)
     >>> str(width), width.shown
     ('planes * self.expansion', 'planes * 4')
-    >>> per_group, groups = Sym("self.width_per_group", "64", value=64), Sym("self.groups", "1", value=1)
+    >>> per_group = Sym("self.width_per_group", "64", value=64)
+    >>> groups = Sym("self.groups", "1", value=1)
     >>> inner = times(divide(times(planes, per_group), 64), groups)
     >>> str(inner), inner.shown, inner.simple
     ('planes * self.width_per_group // 64 * self.groups', 'planes', True)
@@ -39,7 +40,13 @@ class Sym(str):
     scaled: tuple[str, int] | None  # (name, k): the expression is `name * k` (for simplifying)
 
     def __new__(
-        cls, code: str, shown: str | None = None, precedence: int = _ATOM, *, value=None, scaled=None
+        cls,
+        code: str,
+        shown: str | None = None,
+        precedence: int = _ATOM,
+        *,
+        value=None,
+        scaled=None,
     ):
         made = super().__new__(cls, code)
         made.shown = shown if shown is not None else code
@@ -108,7 +115,14 @@ def divide(a: Term, b: Term, op: str = "//") -> Term:
         return a // b if op == "//" else a % b  # type: ignore[operator]
     code = f"{_code(a, _PRODUCT)} {op} {_code(b, _PRODUCT + 1)}"
     k = _known(b)
-    if op == "//" and isinstance(a, Sym) and a.scaled and a.scaled[0] and k and a.scaled[1] % k == 0:
+    if (
+        op == "//"
+        and isinstance(a, Sym)
+        and a.scaled
+        and a.scaled[0]
+        and k
+        and a.scaled[1] % k == 0
+    ):
         return _with_code(code, _PRODUCT, _scaled(a.scaled[0], a.scaled[1] // k))
     return _with_code(code, _PRODUCT, f"{_shown(a, _PRODUCT)} {op} {_shown(b, _PRODUCT + 1)}")
 

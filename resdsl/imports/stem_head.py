@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from resdsl import ops
 from resdsl.imports.trace import CannotExpress, Record, refuse
-from resdsl.lang.load import prelude
 from resdsl.lang import syntax as s
+from resdsl.lang.load import prelude
 
 Pair = tuple[int, int]
 

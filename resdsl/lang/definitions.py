@@ -116,7 +116,9 @@ def definitions(program) -> Definitions:
     for cycle in nx.simple_cycles(graph):
         first = blocks[min(cycle)]
         loop = " -> ".join([*cycle[cycle.index(min(cycle)) :], *cycle[: cycle.index(min(cycle))]])
-        found.append(Diagnostic(first.name_span, f"block {first.name} uses itself ({loop} -> {first.name})"))
+        found.append(
+            Diagnostic(first.name_span, f"block {first.name} uses itself ({loop} -> {first.name})")
+        )
         for name in cycle:
             blocks.pop(name, None)
     for definition in blocks.values():
@@ -131,8 +133,10 @@ def _camel(name: str) -> str:
 
 
 def _is_residual(statement: s.BodyStatement) -> bool:
-    return isinstance(statement, s.Merge) and statement.kind == "add" and any(
-        operand.text == "shortcut" for operand in statement.operands
+    return (
+        isinstance(statement, s.Merge)
+        and statement.kind == "add"
+        and any(operand.text == "shortcut" for operand in statement.operands)
     )
 
 
@@ -161,7 +165,10 @@ def _expand(item: s.BlockDerivation, base: Definition, found: list) -> Definitio
         if index is None:
             listed = ", ".join(base.param_names) or "none"
             found.append(
-                Diagnostic(name.span, f"{base.name} has no parameter {name.text} (its parameters: {listed})")
+                Diagnostic(
+                    name.span,
+                    f"{base.name} has no parameter {name.text} (its parameters: {listed})",
+                )
             )
             return None
         params[index] = replace(params[index], default=value)
@@ -171,13 +178,21 @@ def _expand(item: s.BlockDerivation, base: Definition, found: list) -> Definitio
         anchor = insertion.anchor.text
         if anchor not in labels:
             hint = did_you_mean(anchor, labels)
-            found.append(Diagnostic(insertion.anchor.span, f"{base.name} has no layer {anchor}{hint}"))
+            found.append(
+                Diagnostic(insertion.anchor.span, f"{base.name} has no layer {anchor}{hint}")
+            )
             return None
-        at = next(i for i, st in enumerate(body) if isinstance(st, s.BlockLayer) and st.label and st.label.text == anchor)
+        at = next(
+            i
+            for i, st in enumerate(body)
+            if isinstance(st, s.BlockLayer) and st.label and st.label.text == anchor
+        )
         body.insert(at + 1 if insertion.place == "after" else at, insertion.layer)
     cls = item.cls.text if item.cls else _camel(item.name.text)
     comments = item.comments or base.comments
-    return Definition(item.name.text, item.name.span, tuple(params), cls, comments, tuple(body), item.span)
+    return Definition(
+        item.name.text, item.name.span, tuple(params), cls, comments, tuple(body), item.span
+    )
 
 
 def _uses(blocks: dict[str, Definition]) -> nx.DiGraph:
@@ -237,7 +252,9 @@ class _Checker:
         for name in sorted(names(expr) - self.known):
             hint = did_you_mean(name, sorted(self.known))
             where = _var_span(expr, name) or span
-            self.error(where, f"unknown name {name} (names here: {', '.join(sorted(self.known))}){hint}")
+            self.error(
+                where, f"unknown name {name} (names here: {', '.join(sorted(self.known))}){hint}"
+            )
 
     def _body(self, body, current: str, top: bool) -> str:
         for statement in body:
@@ -256,7 +273,11 @@ class _Checker:
                 current = self._merge(statement, current, top)
             elif isinstance(statement, s.ShortcutHere):
                 if not top or self.here is not None or self.residual is not None:
-                    self.error(statement.span, "`shortcut here` comes once, in the block's own body, before `add shortcut`")
+                    self.error(
+                        statement.span,
+                        "`shortcut here` comes once, in the block's own body, before "
+                        "`add shortcut`",
+                    )
                 self.here = statement
         return current
 
@@ -270,21 +291,34 @@ class _Checker:
             for option in layer.options:
                 key = option.name.text if option.name else None
                 if key is None or key in PER_BLOCK or nested.param(key) is None:
-                    listed = ", ".join(p for p in nested.param_names if p not in PER_BLOCK) or "none"
+                    listed = (
+                        ", ".join(p for p in nested.param_names if p not in PER_BLOCK) or "none"
+                    )
                     what = f"no parameter {key}" if key else "no number"
                     self.error(option.span, f"block {word} takes {what} (its parameters: {listed})")
             if layer.size is not None or layer.direct is not None:
-                self.error(layer.op.span, f"block {word} takes no size or number; name its parameters")
+                self.error(
+                    layer.op.span, f"block {word} takes no size or number; name its parameters"
+                )
         elif word in LAYERS:
             self._options(layer, word)
         else:
             choices = [*LAYERS, *self.blocks]
             hint = did_you_mean(word, choices)
-            self.error(layer.op.span, f"unknown layer {word}; expected {either(sorted(LAYERS))} or a block{hint}")
+            self.error(
+                layer.op.span,
+                f"unknown layer {word}; expected {either(sorted(LAYERS))} or a block{hint}",
+            )
         module = layer.label.text if layer.label else word
         previous = self.modules.get(module)
-        if previous is not None and (_weighted(layer, self.blocks) or _text(previous) != _text(layer)):
-            self.error(layer.span, f"{module} is written twice; a module with weights, or two different ones, need names of their own")
+        if previous is not None and (
+            _weighted(layer, self.blocks) or _text(previous) != _text(layer)
+        ):
+            self.error(
+                layer.span,
+                f"{module} is written twice; a module with weights, or two different ones, "
+                "need names of their own",
+            )
         self.modules.setdefault(module, layer)
         node = f"{len(self.graph)}:{module}"
         self.graph.add_edge(current, node)
@@ -312,7 +346,12 @@ class _Checker:
     def _branch(self, branch: s.Branch, current: str) -> str:
         name = branch.name.text
         if name in self.branches or name == "shortcut":
-            self.error(branch.name.span, f"branch {name} is defined twice" if name != "shortcut" else "`shortcut` is the residual branch; name this one otherwise")
+            self.error(
+                branch.name.span,
+                f"branch {name} is defined twice"
+                if name != "shortcut"
+                else "`shortcut` is the residual branch; name this one otherwise",
+            )
         end = self._body(branch.body, current, top=False)
         self.branches[name] = branch
         self.graph.add_edge(end, f"branch {name}")
@@ -325,12 +364,19 @@ class _Checker:
             name = operand.text
             if name == "shortcut" and merge.kind == "add":
                 if not top or self.residual is not None:
-                    self.error(merge.span, "`add shortcut`, the residual addition, comes once, in the block's own body")
+                    self.error(
+                        merge.span,
+                        "`add shortcut`, the residual addition, comes once, in the block's "
+                        "own body",
+                    )
                 self.residual = merge
                 continue
             if name not in self.branches:
                 hint = did_you_mean(name, list(self.branches))
-                self.error(operand.span, f"unknown branch {name}; a {merge.kind} reads a branch defined before it{hint}")
+                self.error(
+                    operand.span,
+                    f"unknown branch {name}; a {merge.kind} reads a branch defined before it{hint}",
+                )
                 continue
             self.graph.add_edge(f"branch {name}", node)
         return node
@@ -340,7 +386,11 @@ class _Checker:
         reaching = nx.ancestors(self.graph, end) | {end}
         for name, branch in self.branches.items():
             if f"branch {name}" not in reaching:
-                self.error(branch.name.span, f"branch {name} is never merged: `multiply {name}`, `add {name}` or `concat {name}` uses it")
+                self.error(
+                    branch.name.span,
+                    f"branch {name} is never merged: `multiply {name}`, `add {name}` or "
+                    f"`concat {name}` uses it",
+                )
 
 
 def _weighted(layer: s.BlockLayer, blocks: dict[str, Definition]) -> bool:
@@ -361,5 +411,7 @@ def _var_span(expr, name: str) -> Span | None:
         for child in ("left", "right", "then", "otherwise", "condition"):
             if hasattr(item, child) and getattr(item, child) is not None:
                 pending.append(getattr(item, child))
-        pending += list(getattr(item, "arguments", ()) or ()) + list(getattr(item, "parts", ()) or ())
+        pending += list(getattr(item, "arguments", ()) or ()) + list(
+            getattr(item, "parts", ()) or ()
+        )
     return None

@@ -4,7 +4,8 @@
     >>> from resdsl.lang.definitions import definitions
     >>> blocks = definitions(load("specs/resnet18.res")).blocks
     >>> plan = lambda c_in, c_out: Shortcut("projection", blocks["projection"], False)
-    >>> block = elaborate(blocks["basic"], {"planes": 128, "stride": 2, "channels": 64}, blocks, plan)
+    >>> given = {"planes": 128, "stride": 2, "channels": 64}
+    >>> block = elaborate(blocks["basic"], given, blocks, plan)
     >>> [piece.path for piece in block.pieces][-4:], block.channels
     (['downsample.0', 'downsample.1', 'add', 'relu'], 128)
 
@@ -152,9 +153,7 @@ def elaborate(
         output, channels = walker.body(definition.body, INPUT, int(given["channels"]), "main")
     except EvaluationError as error:
         raise Unmet(f"{error.message} in block {definition.name}", walker.reads) from None
-    return Elaborated(
-        tuple(walker.pieces), output, channels, walker.shortcut, walker.reads_here
-    )
+    return Elaborated(tuple(walker.pieces), output, channels, walker.shortcut, walker.reads_here)
 
 
 class _Walker:
@@ -250,7 +249,10 @@ class _Walker:
 
     def _residual(self, current: int, channels: int, branch: Branch):
         if self.shortcut_for is None:
-            raise Unmet(f"block {self.d.name} ends in `add shortcut` and is used where no shortcut is", self.reads)
+            raise Unmet(
+                f"block {self.d.name} ends in `add shortcut` and is used where no shortcut is",
+                self.reads,
+            )
         plan = self.shortcut_for(self.input_channels, channels)
         self.shortcut, self.reads_here = plan.kind, plan.reads_here
         if plan.kind == "none":

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from resdsl.diagnostics import Span
 from resdsl.lang import syntax as s
 from resdsl.lang.layers import Number
-from resdsl.diagnostics import Span
 
 
 class EvaluationError(ValueError):
@@ -63,7 +63,9 @@ def holds(condition: s.Condition, env: Mapping[str, Number]) -> bool:
     if condition.op in ("==", "!="):
         return (left == right) == (condition.op == "==")
     if isinstance(left, tuple) or isinstance(right, tuple):
-        raise EvaluationError(condition.span, f"sizes compare only with == and !=, not {condition.op}")
+        raise EvaluationError(
+            condition.span, f"sizes compare only with == and !=, not {condition.op}"
+        )
     return {
         "<": left < right,
         "<=": left <= right,

@@ -17,11 +17,13 @@ What comes out (:class:`~resdsl.lang.spec.NetworkSpec`) cannot fail to lower.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from resdsl.diagnostics import Diagnostic, Span, did_you_mean
 from resdsl.lang import syntax as s
+from resdsl.lang.definitions import Definitions, definitions
+from resdsl.lang.elaborate import Shortcut, Unmet, elaborate
+from resdsl.lang.layers import PER_BLOCK
 from resdsl.lang.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
 from resdsl.lang.load import Program
 from resdsl.lang.scope import Scope
@@ -29,15 +31,12 @@ from resdsl.lang.sections import head_layers, stem_layers
 from resdsl.lang.settings import (
     block_setting,
     block_shortcut,
-    shortcut_blocks,
     check_pairing,
     chosen_settings,
     input_shape,
+    shortcut_blocks,
     shortcut_option,
 )
-from resdsl.lang.definitions import Definitions, definitions
-from resdsl.lang.elaborate import Shortcut, Unmet, elaborate
-from resdsl.lang.layers import PER_BLOCK
 from resdsl.lang.spec import BlockSpec, NetworkSpec, StageInfo
 
 
@@ -163,7 +162,9 @@ def _bind(family: s.Network, derivation: s.Derivation, scope: Scope) -> bool:
 # --- the network ----------------------------------------------------------------------------
 
 
-def _describe(program: Program, definition, scope: Scope, defs, network, overrides, base, arguments):
+def _describe(
+    program: Program, definition, scope: Scope, defs, network, overrides, base, arguments
+):
     settings = chosen_settings(network, overrides, scope)
     shape = input_shape(settings.get(s.Input), network, scope)
     classes_setting = settings.get(s.Classes)
@@ -304,13 +305,33 @@ def _stages(stages, block: BlockSpec, option: str, shortcuts, defs, channels: in
                 stage.blocks.span, f"{total} blocks is more than resdsl builds ({MAX_BLOCKS})"
             )
             break
-        layouts = _layouts(block, option, shortcuts, defs, (channels, width, stride, count), not infos, stage, scope)
+        layouts = _layouts(
+            block,
+            option,
+            shortcuts,
+            defs,
+            (channels, width, stride, count),
+            not infos,
+            stage,
+            scope,
+        )
         if layouts is None:
             continue
         first, rest = layouts
         label = stage.label.text if stage.label else None
         infos.append(
-            StageInfo(index, label, count, width, channels, first.channels, stride, stage.span, first, rest)
+            StageInfo(
+                index,
+                label,
+                count,
+                width,
+                channels,
+                first.channels,
+                stride,
+                stage.span,
+                first,
+                rest,
+            )
         )
         channels = first.channels
     return tuple(infos), channels
@@ -325,7 +346,9 @@ def _layouts(block: BlockSpec, option, shortcuts, defs, sizes, first_stage: bool
     def shortcut_for(first: bool, stride: int):
         def plan(c_in: int, c_out: int) -> Shortcut:
             kind = block_shortcut(option, c_in, c_out, stride)  # type: ignore[arg-type]
-            reads_here = block.definition.reads_here and kind != "none" and (kind != "identity" or first)
+            reads_here = (
+                block.definition.reads_here and kind != "none" and (kind != "identity" or first)
+            )
             return Shortcut(kind, shortcuts.get(kind), reads_here)
 
         return plan

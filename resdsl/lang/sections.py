@@ -37,6 +37,7 @@ POOLS: dict[str, type[ops.MaxPool] | type[ops.AvgPool]] = {
     "avgpool": ops.AvgPool,
 }
 
+
 def stem_layers(
     section: s.Section,
     channels: int,

@@ -7,8 +7,8 @@ a network's body or a derivation's ``with``, resolved with located errors.
     >>> tree = parse("network n { block bottleneck, groups 32, width per group 4 }", "n.res")
     >>> (block,) = tree.items[0].body
     >>> spec = block_setting(block, Scope("n"), definitions(load("specs/resnet18.res")))
-    >>> spec.kind, spec.values
-    ('bottleneck', (('expansion', 4), ('stride_on', (1, 1)), ('groups', 32), ('width_per_group', 4)))
+    >>> spec.kind, dict(spec.values)
+    ('bottleneck', {'expansion': 4, 'stride_on': (1, 1), 'groups': 32, 'width_per_group': 4})
 
 Part of resolving (:mod:`resdsl.lang.resolve`). What a block line may say is its definition's
 parameters (:mod:`resdsl.lang.definitions`): by the line's own words (``expansion``, ``stride
@@ -90,8 +90,7 @@ OPTION_WORDS: dict[str, tuple[str, str]] = {
     ),
     "width_per_group": (
         "width_per_group",
-        "only a bottleneck's 3x3 takes width per group (torchvision's BasicBlock refuses them "
-        "too)",
+        "only a bottleneck's 3x3 takes width per group (torchvision's BasicBlock refuses them too)",
     ),
     "dropout": (
         "dropout",
@@ -139,7 +138,9 @@ def block_setting(setting: s.Block | None, scope: Scope, defs: Definitions) -> B
     for name, expr in setting.named:
         if name.text in PER_BLOCK or definition.param(name.text) is None:
             listed = ", ".join(p for p in definition.param_names if p not in PER_BLOCK) or "none"
-            scope.error(name.span, f"block {kind} has no parameter {name.text} (its parameters: {listed})")
+            scope.error(
+                name.span, f"block {kind} has no parameter {name.text} (its parameters: {listed})"
+            )
             continue
         try:
             given[name.text], spans[name.text] = value(expr, scope.env), expr.span
@@ -154,11 +155,15 @@ def _option_value(field_name: str, expr, scope: Scope) -> Number | None:
         return tuple(part.value for part in expr.parts)
     if field_name == "dropout":
         return float(expr.text) if isinstance(expr, s.Real) else float(expr.value)
-    what = {"expansion": "the expansion", "width_per_group": "width per group"}.get(field_name, field_name)
+    what = {"expansion": "the expansion", "width_per_group": "width per group"}.get(
+        field_name, field_name
+    )
     return scope.size(expr, what)
 
 
-def _bound(definition, given, zero_init, spans, scope: Scope, where: Span | None) -> BlockSpec | None:
+def _bound(
+    definition, given, zero_init, spans, scope: Scope, where: Span | None
+) -> BlockSpec | None:
     """The definition's network-wide parameters bound; its requirements on them checked, each
     failure at the value that broke it."""
     try:
@@ -168,7 +173,10 @@ def _bound(definition, given, zero_init, spans, scope: Scope, where: Span | None
         return None
     missing = [p for p in definition.param_names if p not in PER_BLOCK and p not in values]
     for name in missing:
-        scope.error(where or definition.name_span, f"block {definition.name} needs {name}: write `block {definition.name}, {name} ...`")
+        scope.error(
+            where or definition.name_span,
+            f"block {definition.name} needs {name}: write `block {definition.name}, {name} ...`",
+        )
     unmet = unmet_requirements(definition, values)
     for require in unmet:
         reads = sorted(require.reads & set(spans), key=list(spans).index)
@@ -179,7 +187,9 @@ def _bound(definition, given, zero_init, spans, scope: Scope, where: Span | None
     return BlockSpec(definition.name, definition, ordered, zero_init, spans)
 
 
-def shortcut_blocks(option: str, definition: Definition, defs: Definitions) -> dict[str, Definition]:
+def shortcut_blocks(
+    option: str, definition: Definition, defs: Definitions
+) -> dict[str, Definition]:
     """The blocks a network's shortcuts are built from: option A pads (``zero_pad``); B and C
     project with ``projection`` (a pre-activation unit with ``preact_projection``: the next
     unit's BN follows); D with ``avg_down_projection`` (ResNet-D)."""

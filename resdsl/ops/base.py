@@ -21,7 +21,9 @@ class Op:
     kind: ClassVar[str]  # the name ``resdsl ir`` and ``--per-layer`` print
     counted: ClassVar[Counted] = "never"
     # What "a layer with weights" drove before it was split in three:
-    counts_in_depth: ClassVar[bool] = False  # conv, fc: a layer of the paper's depth (on the main path)
+    counts_in_depth: ClassVar[bool] = (
+        False  # conv, fc: a layer of the paper's depth (on the main path)
+    )
     shown: ClassVar[bool] = False  # its own box in Fig. 3 and its own entry in Table 1
     counts_activations: ClassVar[bool] = False  # pycls's "acts": its output elements are counted
     pool: ClassVar[bool] = False  # a pooling window (Table 1 lists the stem's under conv2_x)

@@ -14,7 +14,7 @@ from resdsl.ir.network import with_nodes
 from resdsl.ops import Op
 from resdsl.pipeline import check_or_raise
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # (file, network, parameters) under option B unless the name says otherwise; torchvision's docs.
 PARAMS = [
@@ -123,7 +123,7 @@ def golden_figures() -> dict[str, dict[str, dict[str, int]]]:
 
 
 def test_golden_stats() -> None:
-    """Regenerate after an intended change with ``python tests/test_costs.py`` and review
+    """Regenerate after an intended change with ``python tests/ir/test_costs.py`` and review
     the diff of tests/golden/stats.json."""
     assert golden_figures() == json.loads(GOLDEN_STATS.read_text())
 
@@ -231,6 +231,6 @@ def test_papers_counts_without_batch_norm_s_affine_parameters() -> None:
     assert round(weights("wrn", "wrn28_10") / 1e5) == 365
 
 
-if __name__ == "__main__":  # python tests/test_costs.py: rewrite the golden file
+if __name__ == "__main__":  # python tests/ir/test_costs.py: rewrite the golden file
     GOLDEN_STATS.write_text(json.dumps(golden_figures(), indent=2, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN_STATS.relative_to(ROOT)}")
