@@ -13,17 +13,27 @@ import click
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "graphml"]),
     default="text",
     show_default=True,
-    help="json: resdsl.ir.network/1, every node with its op's parameters.",
+    help="json: resdsl.ir.network/2, every node with its op's parameters; graphml: the IR "
+    "graph of one network, for networkx, Gephi or yEd.",
 )
 def ir(file: str, network: str | None, fmt: str) -> None:
     """Show the IR of FILE: every operation in order, with its module path and shape."""
+    from resdsl.diagnostics import ResdslError
     from resdsl.ops import show
     from resdsl.pipeline import check_or_raise
 
     nets = check_or_raise(file, network)
+    if fmt == "graphml":
+        from resdsl.report.serialize import graphml
+
+        if len(nets) != 1:
+            names = ", ".join(net.name for net in nets)
+            raise ResdslError(f"graphml holds one network: name one of {file}'s with -n ({names})")
+        click.echo(graphml(nets[0]), nl=False)
+        return
     if fmt == "json":
         from resdsl.report.serialize import ir_data
 

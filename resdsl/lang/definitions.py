@@ -87,6 +87,7 @@ class Definitions:
     blocks: dict[str, Definition] = field(hash=False)
     stems: dict[str, s.StemDef] = field(hash=False)
     diagnostics: tuple[Diagnostic, ...]
+    broken: frozenset[str] = frozenset()  # definitions reported wrong: no network uses them
 
     def stage_blocks(self) -> list[str]:
         """The blocks a network's ``block`` line may name, prelude first."""
@@ -119,12 +120,16 @@ def definitions(program) -> Definitions:
         found.append(
             Diagnostic(first.name_span, f"block {first.name} uses itself ({loop} -> {first.name})")
         )
-        for name in cycle:
-            blocks.pop(name, None)
+    broken = {name for cycle in nx.simple_cycles(graph) for name in cycle}
     for definition in blocks.values():
-        if not definition.prelude:
-            found += check(definition, blocks)
-    return Definitions(blocks, dict(program.stems()), tuple(found))
+        problems = [] if definition.prelude else check(definition, blocks)
+        found += problems
+        if problems:
+            broken.add(definition.name)
+    # What uses a broken definition is broken too, and is not elaborated.
+    for name in list(broken):
+        broken |= nx.ancestors(graph, name) if name in graph else set()
+    return Definitions(blocks, dict(program.stems()), tuple(found), frozenset(broken))
 
 
 def _camel(name: str) -> str:
@@ -307,7 +312,8 @@ class _Checker:
             hint = did_you_mean(word, choices)
             self.error(
                 layer.op.span,
-                f"unknown layer {word}; expected {either(sorted(LAYERS))} or a block{hint}",
+                f"unknown layer {word}; expected a layer ({', '.join(sorted(LAYERS))}) "
+                f"or a block{hint}",
             )
         module = layer.label.text if layer.label else word
         previous = self.modules.get(module)
@@ -336,7 +342,7 @@ class _Checker:
         elif len(numbers) > 1:
             self.error(numbers[1].span, f"{word} takes one number ({kind.number})")
         elif not numbers and kind.number is not None:
-            self.error(layer.op.span, f"{word} needs {kind.number}, like `{word}, 64`")
+            self.error(layer.op.span, f"{word} needs {kind.number}, like `{kind.example}`")
         for option in layer.options:
             if option.name is not None and option.name.text not in kind.options:
                 takes = either(sorted(kind.options)) if kind.options else "no options"

@@ -57,6 +57,7 @@ class LayerKind:
     number: str | None = None  # what its number is ("its width"), None if it takes none
     options: frozenset[str] = frozenset()  # the named options and flags it takes
     norm: bool = False  # a normalisation: a block that opens with one is pre-activated
+    example: str = ""  # how a layer of it is written, for messages
 
     @property
     def widens(self) -> bool:
@@ -148,16 +149,26 @@ LAYERS: dict[str, LayerKind] = {
         size="a kernel",
         number="its width (output channels)",
         options=frozenset({"stride", "padding", "groups"}),
+        example="conv 3x3, planes, stride stride",
     ),
     "bn": LayerKind(lambda args: ops.BatchNorm(args.channels), norm=True),
     "relu": LayerKind(lambda args: ops.ReLU()),
-    "dropout": LayerKind(lambda args: ops.Dropout(_probability(args)), number="its probability"),
+    "dropout": LayerKind(
+        lambda args: ops.Dropout(_probability(args)),
+        number="its probability",
+        example="dropout 0.3",
+    ),
     "avgpool": LayerKind(
         _avgpool, size="a window", options=frozenset({"stride", "padding", "ceil"})
     ),
     "maxpool": LayerKind(_maxpool, size="a window", options=frozenset({"stride", "padding"})),
     # Option A of He et al. 2015: subsample by the stride, append zero channels.
-    "pad": LayerKind(_pad, number="its width (output channels)", options=frozenset({"stride"})),
+    "pad": LayerKind(
+        _pad,
+        number="its width (output channels)",
+        options=frozenset({"stride"}),
+        example="pad, out_planes, stride stride",
+    ),
 }
 
 

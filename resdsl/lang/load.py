@@ -287,8 +287,10 @@ class _Loader:
         table: dict = self.stems if kind == "stem" else self.blocks
         first = table.get(name) or _prelude_item(kind, name)
         if first is not None:
-            where = "the prelude, " if first.name.span.file == prelude().path else ""
-            message = f"{kind} {name} is defined twice (first in {where}{first.name.span})"
+            where = f"at {first.name.span}"
+            if first.name.span.file == prelude().path:  # the same words wherever resdsl lives
+                where = f"in the prelude, line {first.name.span.line}"
+            message = f"{kind} {name} is defined twice (first {where})"
             self.diagnostics.append(Diagnostic(item.name.span, message))
             return
         table[name] = item

@@ -82,7 +82,7 @@ def resolve_network(
     scope = Scope(definition.name.text)
     found = _origin(program, definition, scope)
     spec = None if found is None else _describe(program, definition, scope, defs, *found)
-    return (None if scope.diagnostics else spec), scope.diagnostics
+    return (None if scope.diagnostics or scope.broken else spec), scope.diagnostics
 
 
 # --- families and derivations ---------------------------------------------------------------

@@ -27,6 +27,9 @@ class Scope:
         self.name = name
         self.env: dict[str, int] = dict(env or {})
         self.diagnostics: list[Diagnostic] = []
+        # Set where the network uses a definition already reported wrong: it is dropped
+        # without a second message.
+        self.broken = False
 
     def error(self, span: Span, message: str) -> None:
         if self.env:  # say which derived network a family's line failed for

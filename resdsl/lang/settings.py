@@ -122,6 +122,9 @@ def block_setting(setting: s.Block | None, scope: Scope, defs: Definitions) -> B
             message = f"unknown block {kind}; expected {either(known)}{hint}"
         scope.error(setting.kind.span, message)
         return None
+    if kind in defs.broken:  # reported where it is defined
+        scope.broken = True
+        return None
     definition = defs.blocks[kind]
     given: dict[str, Number] = {}
     spans: dict[str, Span] = {}

@@ -58,7 +58,7 @@ def test_ir_json_has_every_node_with_its_op_parameters() -> None:
     result = run("ir", "--format", "json", "specs/cifar.res", "-n", "resnet20")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["schema"] == "resdsl.ir.network/1"
+    assert data["schema"] == "resdsl.ir.network/2"
     (net,) = data["networks"]
     assert (net["name"], net["depth"], net["shortcut"], net["input"]) == (
         "resnet20",
@@ -74,11 +74,11 @@ def test_ir_json_has_every_node_with_its_op_parameters() -> None:
     assert nodes[1]["op"] == "conv" and nodes[1]["params"]["kernel"] == [3, 3]
     assert nodes[-1] == {
         "index": len(nodes) - 1, "op": "fc", "params": {"in_features": 64, "out_features": 10},
-        "path": "fc", "inputs": [len(nodes) - 2], "section": "head", "stage": None, "block": None,
-        "branch": None, "shape": [10], "line": 15,
+        "path": "fc", "inputs": [len(nodes) - 2], "roles": ["main"], "section": "head",
+        "stage": None, "block": None, "branch": None, "shape": [10], "line": 15,
     }  # fmt: skip
     adds = [n for n in nodes if n["op"] == "add"]
-    assert len(adds) == 9 and all(len(n["inputs"]) == 2 for n in adds)
+    assert len(adds) == 9 and all(n["roles"] == ["main", "shortcut"] for n in adds)
 
 
 def test_stats_json_carries_its_schema() -> None:
@@ -99,3 +99,27 @@ def test_diff_json() -> None:
     assert data["total"]["b"]["flops"] - data["total"]["a"]["flops"] == 231_211_008
     layer2 = next(s for s in data["stages"] if s["name"] == "layer2")
     assert layer2["a"]["params"] == layer2["b"]["params"]
+
+
+def test_ir_graphml_is_the_graph_networkx_reads_back(tmp_path) -> None:
+    import networkx as nx
+
+    result = run("ir", "--format", "graphml", "specs/resnet18.res")
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "r18.graphml"
+    path.write_text(result.stdout)
+    graph = nx.read_graphml(path, node_type=int)
+    assert graph.number_of_nodes() == 69 and nx.is_directed_acyclic_graph(graph)
+    projection = next(n for n, d in graph.nodes(data=True) if d["path"] == "layer2.0.downsample.0")
+    assert graph.nodes[projection]["shape"] == "128x28x28"
+    assert graph.nodes[projection]["params"] == 64 * 128
+    add = next(
+        iter(graph.successors(graph.nodes[projection] and next(graph.successors(projection))))
+    )
+    assert {data["role"] for _, _, data in graph.in_edges(add, data=True)} == {"main", "shortcut"}
+
+
+def test_ir_graphml_needs_one_network() -> None:
+    result = run("ir", "--format", "graphml", "specs/cifar.res")
+    assert result.exit_code == 1
+    assert "graphml holds one network: name one of specs/cifar.res's with -n" in result.output
