@@ -113,9 +113,8 @@ def test_ir_graphml_is_the_graph_networkx_reads_back(tmp_path) -> None:
     projection = next(n for n, d in graph.nodes(data=True) if d["path"] == "layer2.0.downsample.0")
     assert graph.nodes[projection]["shape"] == "128x28x28"
     assert graph.nodes[projection]["params"] == 64 * 128
-    add = next(
-        iter(graph.successors(graph.nodes[projection] and next(graph.successors(projection))))
-    )
+    norm = next(graph.successors(projection))  # downsample.1, then the addition
+    add = next(graph.successors(norm))
     assert {data["role"] for _, _, data in graph.in_edges(add, data=True)} == {"main", "shortcut"}
 
 
