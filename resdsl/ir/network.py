@@ -179,8 +179,17 @@ def graph_of(nodes: list[Node], **about) -> nx.DiGraph:
     """The frozen graph of nodes in execution order; ``about`` are the graph's attributes."""
     graph = nx.DiGraph(**about)
     graph.add_nodes_from(
-        (index, {name: getattr(node, name) for name in ATTRIBUTES})
-        for index, node in enumerate(nodes)
+        (
+            index,
+            dict(
+                zip(
+                    ATTRIBUTES,
+                    (n.op, n.path, n.section, n.span, n.stage, n.block, n.branch, n.shape),
+                    strict=True,
+                )
+            ),
+        )
+        for index, n in enumerate(nodes)
     )
     graph.add_edges_from(
         (source, target, {"role": role, "position": position})

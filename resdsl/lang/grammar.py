@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
 import stat
 from importlib import resources
 from pathlib import Path
@@ -33,20 +34,46 @@ def parser() -> lark.Lark:
     return lark.Lark(grammar, cache=cache_file() or False, **options)
 
 
-def cache_file() -> str | None:
-    """Where the tables are kept, or None where no private place is to be had."""
+def cache_file(name: str | None = None) -> str | None:
+    """Where the tables (or another pickle of resdsl's, ``name``) are kept, or None where no
+    private place is to be had."""
     if os.environ.get("RESDSL_NO_CACHE"):
         return None
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = Path(root) / "resdsl"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / f"res-grammar-lark-{lark.__version__}.pickle"
+        path = folder / (name or f"res-grammar-lark-{lark.__version__}.pickle")
         if not _private(folder) or (os.path.lexists(path) and not _private(path)):
             return None
     except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
         return None
     return str(path)
+
+
+def cached(name: str, key: bytes, build):
+    """``build()``'s value, kept as a pickle in the private cache under ``name`` and reused
+    while ``key`` (a digest of what it is built from) is the same; built anew where there is
+    no private cache, or the file is unreadable."""
+    path = cache_file(name)
+    if path is not None:
+        try:
+            with open(path, "rb") as file:
+                stored_key, value = pickle.load(file)
+            if stored_key == key:
+                return value
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            pass
+    value = build()
+    if path is not None:
+        try:
+            temporary = f"{path}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as file:
+                pickle.dump((key, value), file)
+            os.replace(temporary, path)
+        except OSError:
+            pass
+    return value
 
 
 def _private(path: Path) -> bool:

@@ -66,3 +66,26 @@ def test_a_directory_and_an_empty_file(tmp_path):
     (tmp_path / "empty.res").write_text("")
     result = check(tmp_path / "empty.res")
     assert result.ok and result.networks == ()
+
+
+def test_the_prelude_s_cached_tree_is_the_one_parsed(tmp_path, monkeypatch):
+    import pickle
+
+    from resdsl.lang import load as loader
+    from resdsl.lang.parse import parse
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    loader.prelude.cache_clear()
+    first = loader.prelude()  # parsed, and kept
+    (kept,) = (tmp_path / "resdsl").glob("prelude-*.pickle")
+    loader.prelude.cache_clear()
+    assert loader.prelude() == first  # read back
+    resource = first.path
+    assert first == parse(open(resource).read(), resource)
+    kept.write_bytes(pickle.dumps((b"another key", "not a tree")))  # stale: parsed again
+    loader.prelude.cache_clear()
+    assert loader.prelude() == first
+    kept.write_bytes(b"\x80not a pickle")  # unreadable: parsed again
+    loader.prelude.cache_clear()
+    assert loader.prelude() == first
+    loader.prelude.cache_clear()
