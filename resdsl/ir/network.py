@@ -176,26 +176,26 @@ ATTRIBUTES = ("op", "path", "section", "span", "stage", "block", "branch", "shap
 
 
 def graph_of(nodes: list[Node], **about) -> nx.DiGraph:
-    """The frozen graph of nodes in execution order; ``about`` are the graph's attributes."""
+    """The frozen graph of nodes in execution order; ``about`` are the graph's attributes.
+
+    NOTE: the graph is filled through the dict-of-dicts layout networkx documents for
+    subclasses (``_node``, ``_succ``, ``_pred``: node attributes, and one edge-data dict
+    shared by both directions), as its own ``add_nodes_from`` and ``add_edges_from`` fill it,
+    without their checks: four times as fast for resnet1202's 4,208 nodes, a tenth of a whole
+    ``resdsl check``. ``tests/ir/test_network.py`` holds it equal to the graph those methods
+    build.
+    """
     graph = nx.DiGraph(**about)
-    graph.add_nodes_from(
-        (
-            index,
-            dict(
-                zip(
-                    ATTRIBUTES,
-                    (n.op, n.path, n.section, n.span, n.stage, n.block, n.branch, n.shape),
-                    strict=True,
-                )
-            ),
-        )
-        for index, n in enumerate(nodes)
-    )
-    graph.add_edges_from(
-        (source, target, {"role": role, "position": position})
-        for target, node in enumerate(nodes)
-        for position, (source, role) in enumerate(zip(node.inputs, node.roles, strict=True))
-    )
+    table, succ, pred = graph._node, graph._succ, graph._pred
+    for index, n in enumerate(nodes):
+        table[index] = {
+            "op": n.op, "path": n.path, "section": n.section, "span": n.span,
+            "stage": n.stage, "block": n.block, "branch": n.branch, "shape": n.shape,
+        }  # fmt: skip
+        succ[index], pred[index] = {}, {}
+        for position, (source, role) in enumerate(zip(n.inputs, n.roles, strict=True)):
+            data = {"role": role, "position": position}
+            succ[source][index] = pred[index][source] = data
     return nx.freeze(graph)
 
 

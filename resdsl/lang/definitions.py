@@ -75,6 +75,25 @@ class Definition:
         return any(_is_residual(st) for st in self.body)
 
     @cached_property
+    def reads(self) -> dict[int, frozenset[str]]:
+        """The names each statement reads (by the statement's ``id``), through the ``let``s
+        it names: which parameters a value the definition cannot take depends on. Computed
+        once, since each use of the definition asks."""
+        lets = {st.name.text: st.value for st in _statements(self.body) if isinstance(st, s.Let)}
+        found: dict[int, frozenset[str]] = {}
+        for statement in _statements(self.body):
+            exprs = [getattr(statement, "condition", None), getattr(statement, "value", None)]
+            exprs += [option.value for option in getattr(statement, "options", ())]
+            names_ = set().union(*(names(expr) for expr in exprs))
+            pending = list(names_)
+            while pending:
+                for more in names(lets.get(pending.pop())) - names_:
+                    names_.add(more)
+                    pending.append(more)
+            found[id(statement)] = frozenset(names_)
+        return found
+
+    @cached_property
     def reads_here(self) -> bool:
         """Whether it says where a working shortcut reads (``shortcut here``)."""
         return any(isinstance(st, s.ShortcutHere) for st in self.body)
@@ -88,6 +107,9 @@ class Definitions:
     stems: dict[str, s.StemDef] = field(hash=False)
     diagnostics: tuple[Diagnostic, ...]
     broken: frozenset[str] = frozenset()  # definitions reported wrong: no network uses them
+    # Stage layouts already elaborated, by what they were elaborated from: the networks of a
+    # file (cifar.res's eight) share most of theirs.
+    layouts: dict = field(default_factory=dict, hash=False, compare=False)
 
     def stage_blocks(self) -> list[str]:
         """The blocks a network's ``block`` line may name, prelude first."""
@@ -209,6 +231,14 @@ def _uses(blocks: dict[str, Definition]) -> nx.DiGraph:
             if layer.op.text in blocks:
                 graph.add_edge(name, layer.op.text)
     return graph
+
+
+def _statements(body) -> Iterator[s.BodyStatement]:
+    """Every statement of a body, those of its branches too."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, s.Branch):
+            yield from _statements(statement.body)
 
 
 def _layers(body) -> Iterator[s.BlockLayer]:

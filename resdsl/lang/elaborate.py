@@ -31,7 +31,7 @@ from typing import Literal
 from resdsl import ops
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition
-from resdsl.lang.evaluate import EvaluationError, holds, names, show, value
+from resdsl.lang.evaluate import EvaluationError, holds, show, value
 from resdsl.lang.layers import LAYERS, PER_BLOCK, LayerArgs, LayerError, Number
 
 INPUT = -1  # a piece's input that is the block's own input
@@ -103,30 +103,17 @@ def bind(
     return {**given, **env}
 
 
-def reads(definition: Definition, expr) -> frozenset[str]:
-    """The parameters an expression or condition of ``definition`` reads, through the ``let``
-    names it reads."""
-    lets = {st.name.text: st.value for st in definition.body if isinstance(st, s.Let)}
-    found = set(names(expr))
-    pending = list(found)
-    while pending:
-        for more in names(lets.get(pending.pop())) - found:
-            found.add(more)
-            pending.append(more)
-    return frozenset(found)
-
-
 def unmet_requirements(definition: Definition, env: Mapping[str, Number]) -> list[Unmet]:
     """The ``require``s of ``definition`` that read no per-block value and do not hold under
     ``env`` (its network-wide parameters): checked once, where the block line is resolved."""
     found = []
     bound = dict(env)
     for statement in definition.body:
-        if isinstance(statement, s.Let) and not reads(definition, statement.value) & PER_BLOCK:
+        if isinstance(statement, s.Let) and not definition.reads[id(statement)] & PER_BLOCK:
             bound[statement.name.text] = value(statement.value, bound)
         if not isinstance(statement, s.Require):
             continue
-        needs = reads(definition, statement.condition)
+        needs = definition.reads[id(statement)]
         if needs & PER_BLOCK or holds(statement.condition, bound):
             continue
         found.append(Unmet(_message(statement, bound), needs))
@@ -171,7 +158,7 @@ class _Walker:
         if current == INPUT:
             self.input_channels = channels
         for statement in body:
-            self.reads = self._reads(statement)
+            self.reads = self.d.reads[id(statement)]
             if isinstance(statement, s.BlockLayer):
                 if statement.condition is None or holds(statement.condition, self.env):
                     current, channels = self._layer(statement, current, channels, branch)
@@ -188,14 +175,6 @@ class _Walker:
             elif isinstance(statement, s.ShortcutHere):
                 self.here = (current, channels)
         return current, channels
-
-    def _reads(self, statement) -> frozenset[str]:
-        """The parameters a statement reads, through the ``let``s it names."""
-        found = reads(self.d, getattr(statement, "condition", None))
-        found |= reads(self.d, getattr(statement, "value", None))
-        for option in getattr(statement, "options", ()):
-            found |= reads(self.d, option.value)
-        return found
 
     def _add(self, path, op, inputs, roles, branch) -> int:
         self.pieces.append(Piece(path, op, tuple(inputs), tuple(roles), branch))

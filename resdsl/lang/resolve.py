@@ -353,16 +353,24 @@ def _layouts(block: BlockSpec, option, shortcuts, defs, sizes, first_stage: bool
 
         return plan
 
+    key = (block.kind, block.values, option, channels, width, stride, count > 1, first_stage)
     try:
-        given = {**values, "planes": width, "stride": stride, "channels": channels}
-        first = elaborate(block.definition, given, defs.blocks, shortcut_for(first_stage, stride))
-        rest = None
-        if count > 1:
-            given = {**values, "planes": width, "stride": 1, "channels": first.channels}
-            rest = elaborate(block.definition, given, defs.blocks, shortcut_for(False, 1))
+        found = defs.layouts.get(key)
+        if isinstance(found, Unmet):
+            raise found
+        if found is None:
+            given = {**values, "planes": width, "stride": stride, "channels": channels}
+            plan = shortcut_for(first_stage, stride)
+            first = elaborate(block.definition, given, defs.blocks, plan)
+            rest = None
+            if count > 1:
+                given = {**values, "planes": width, "stride": 1, "channels": first.channels}
+                rest = elaborate(block.definition, given, defs.blocks, shortcut_for(False, 1))
+            found = defs.layouts[key] = (first, rest)
     except Unmet as unmet:
+        defs.layouts[key] = unmet
         user = [name for name in block.spans if name in unmet.reads]
         where = stage.width.span if unmet.reads & PER_BLOCK or not user else block.spans[user[0]]
         scope.error(where, unmet.message)
         return None
-    return first, rest
+    return found

@@ -254,4 +254,3 @@ def graphml(net: Network) -> str:
     for source, target, data in net.graph.edges(data=True):
         plain.add_edge(source, target, role=data["role"], position=data["position"])
     return "\n".join(nx.generate_graphml(plain)) + "\n"
-

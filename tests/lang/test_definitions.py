@@ -109,6 +109,7 @@ def test_a_network_on_a_broken_block_says_nothing_more(tmp_path):
 
     result = check_file(spec)
     assert [d.message for d in result.diagnostics] == [
-        "block two: unknown name planez (names here: channels, planes, stride); did you mean planes?"
+        "block two: unknown name planez (names here: channels, planes, stride); "
+        "did you mean planes?"
     ]
     assert result.networks == ()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from resdsl.lang.load import load
 from resdsl.pipeline import check
 
@@ -81,7 +83,7 @@ def test_the_prelude_s_cached_tree_is_the_one_parsed(tmp_path, monkeypatch):
     loader.prelude.cache_clear()
     assert loader.prelude() == first  # read back
     resource = first.path
-    assert first == parse(open(resource).read(), resource)
+    assert first == parse(Path(resource).read_text(), resource)
     kept.write_bytes(pickle.dumps((b"another key", "not a tree")))  # stale: parsed again
     loader.prelude.cache_clear()
     assert loader.prelude() == first
