@@ -4,9 +4,11 @@ terminal, plain timed lines in a log, one line per evaluation."""
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import signal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from resdsl.cli.train import train as train_command
+from resdsl.train import probe as probe_module
 from resdsl.train import progress as progress_module
 from resdsl.train.estimate import Plan
 from resdsl.train.module import load_generated
@@ -188,18 +191,30 @@ def test_the_probe_extrapolates_with_a_fixed_cost_per_pass() -> None:
     assert extrapolate({2: 1.5}, 64) == (48.0, "at batch 2, scaled to 64")
 
 
-def test_the_probe_leaves_the_model_and_rng_untouched(fixture_module: Path) -> None:
+def test_the_probe_leaves_the_model_and_rng_untouched(fixture_module: Path, monkeypatch) -> None:
     generated = load_generated(fixture_module)
     torch.manual_seed(0)
     model = generated.build(10)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
+    # The probe's clock, not the machine's: every pass takes 0.45 s, each short enough for the
+    # batch to grow (2, 4, ... 64), so that its budget, not this machine's speed, ends the probe.
+    clock = Clock()
+    monkeypatch.setattr(probe_module, "time", SimpleNamespace(perf_counter=clock))
+
+    def a_pass(module: torch.nn.Module, inputs: tuple) -> None:
+        clock.now += 0.45
+
+    hook = model.register_forward_pre_hook(a_pass)  # the probe's copy has it too
     measured = probe(
         model, (3, 16, 16), 10, 64, device=torch.device("cpu"), amp=False,
         channels_last=False, network="resnet8",
     )  # fmt: skip
+    hook.remove()
     assert measured.images_per_s > 0 and 1 <= measured.batch <= 64
-    assert measured.seconds < 10
+    # an uncounted pass, then 2, 4, 8, 16, 32 and 64: 3.15 s, and the budget of 3 s is spent
+    assert measured.seconds == pytest.approx(7 * 0.45) and measured.seconds < 10
+    assert measured.batch == 64 and measured.images_per_s == pytest.approx(64 / 0.45)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert torch.equal(rng, torch.get_rng_state())
 
@@ -221,8 +236,12 @@ def test_a_network_that_fails_on_its_input_is_a_clear_error(tmp_path: Path) -> N
 
 
 def test_a_piped_run_prints_the_plan_then_progress_lines_then_evaluations(
-    tmp_path: Path, fixture_module: Path
+    tmp_path: Path, fixture_module: Path, monkeypatch
 ) -> None:
+    # The progress lines' clock, not the machine's: each reading a second after the last, so that
+    # every iteration is 0.01 s or more after the line before, however quick the machine is.
+    ticks = itertools.count(100.0)
+    monkeypatch.setattr(progress_module, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
     args = [str(fixture_module), "--out", str(tmp_path / "run"), "--steps", "12", "--eval-every"]
     args += ["6", "--threads", "1", "--progress-every", "0.01", *DEVICE_FLAGS]
     result = CliRunner().invoke(train_command, args)
