@@ -22,9 +22,10 @@ counted: reports whose first line is not ``file:line:col: error:`` (unlocated), 
 64 KiB (floods), specs that check but that code generation refuses, and specs slower than a
 second. Times are CPU seconds of this process (the limit is ``ITIMER_PROF``), so that a busy
 shared machine does not turn into false alarms; a spec that blocks (reading a FIFO uses no
-CPU) is stopped by a wall-clock limit six times as long, and one that would read without end
-(the old ``use "/dev/zero"``) meets a cap on the address space (``--memory``) as a
-MemoryError, an internal error, rather than the kernel's OOM killer. Peak
+CPU) is stopped at the end of a wall-clock window six times as long in which it used under 1%
+of a core (one that computes, however slowly on a busy machine, is not), and one that would
+read without end (the old ``use "/dev/zero"``) meets a cap on the address space
+(``--memory``) as a MemoryError, an internal error, rather than the kernel's OOM killer. Peak
 memory is the process's peak resident set (``ru_maxrss``). Writes
 benchmarks/results/fuzz.json, with the first problems' specs to reproduce them.
 """
@@ -95,7 +96,12 @@ LINE_ENDS = [b"\r\n", b"\r", "\u2028".encode(), b"\x0c", b"\x0b", "\x85".encode(
 
 
 class TimeLimit(BaseException):
-    """Raised by SIGPROF in the spec that ran too long (a BaseException: nothing catches it)."""
+    """Raised by SIGPROF in the spec that ran too long, or by SIGALRM in one that waits (a
+    BaseException: nothing catches it)."""
+
+
+BLOCKED_SHARE = 0.01  # of one core over a window of wall-clock time: waiting, not computing
+_window = {"seconds": 0.0, "cpu": 0.0}  # the current spec's window, and its CPU at the start
 
 
 @dataclass
@@ -303,7 +309,7 @@ def run(count: int, seed: int, limit: float, ruff: bool = False, log=print) -> S
     if hasattr(os, "mkfifo"):
         os.mkfifo(scratch / "fifo.res")
     target = scratch / "fuzz.res"
-    previous = signal.signal(signal.SIGPROF, _alarm), signal.signal(signal.SIGALRM, _alarm)
+    previous = signal.signal(signal.SIGPROF, _alarm), signal.signal(signal.SIGALRM, _waiting)
     formatter = codegen_module.format_source
     if not ruff:  # ruff runs in a subprocess of its own; the template is formatted already
         codegen_module.format_source = lambda source: source
@@ -339,7 +345,8 @@ def _one(index, target, data, names, summary, limit) -> None:
     began = time.process_time()
     problem = None
     signal.setitimer(signal.ITIMER_PROF, limit)
-    signal.setitimer(signal.ITIMER_REAL, 6 * limit)  # blocked, not computing: a FIFO
+    _window.update(seconds=6 * limit, cpu=began)
+    signal.setitimer(signal.ITIMER_REAL, 6 * limit, 6 * limit)  # blocked, not computing: a FIFO
     try:
         try:
             compile_everything(target, summary)
@@ -374,6 +381,15 @@ def _one(index, target, data, names, summary, limit) -> None:
 
 def _alarm(signum, frame):
     raise TimeLimit
+
+
+def _waiting(signum, frame):
+    """SIGALRM, at the end of each window of wall-clock time: a spec that used (almost) no CPU in
+    it waits on something (a FIFO) and is stopped; one that computed gets another window."""
+    cpu = time.process_time()
+    if cpu - _window["cpu"] < BLOCKED_SHARE * _window["seconds"]:
+        raise TimeLimit
+    _window["cpu"] = cpu
 
 
 def main(argv: list[str] | None = None) -> Summary:

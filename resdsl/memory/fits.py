@@ -14,8 +14,8 @@ algorithm among those whose workspace fits), and what is not the allocator's at 
 context and the libraries' kernels, several hundred MiB on current GPUs. So a device keeps
 back ``RESERVE_FIXED`` (1 GiB: the context, and the gap between a card's nominal size and
 what the driver lets a process allocate) and then ``RESERVE_FRACTION`` (10%) of the rest for
-rounding, fragmentation and workspaces. Both are judgement, not measurement: no GPU was
-available when they were set, and ``benchmarks/memory.py --gpu`` measures the gap.
+rounding, fragmentation and workspaces. Both are judgement, not measurement (not yet measured
+on a GPU); ``benchmarks/memory.py --gpu`` measures the gap.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ names, long and shadowing names, planted links, unwritable outputs and derived s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -118,22 +119,42 @@ def test_a_file_outside_the_spec_is_not_echoed(here):
 
 
 def test_a_res_link_to_a_device_and_a_fifo_are_refused_without_blocking(here):
-    """In a subprocess with a timeout: a FIFO that is opened for reading blocks forever."""
+    """In a subprocess: opening a FIFO for reading waits for a writer, forever here. The test
+    watches for that wait itself (the kernel names it) rather than for time running out."""
     os.symlink("/dev/zero", here / "zero.res")
     os.mkfifo(here / "fifo.res")
     (here / "a.res").write_text('use "zero.res"\n')
     (here / "b.res").write_text('use "fifo.res"\n')
     for spec in ("a.res", "b.res"):
-        done = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "resdsl", "check", spec],
             cwd=here,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=60,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        assert done.returncode == 1, done.stderr
-        assert "is not a regular file; a use names a .res file" in done.stderr
+        while True:
+            try:
+                _, stderr = proc.communicate(timeout=0.1)  # how often to look, not a limit
+                break
+            except subprocess.TimeoutExpired:
+                if _waiting_for_a_fifo_writer(proc.pid):
+                    proc.kill()
+                    proc.communicate()
+                    pytest.fail(f"resdsl check {spec} waits for a writer to open the FIFO")
+        assert proc.returncode == 1, stderr
+        assert "is not a regular file; a use names a .res file" in stderr
+
+
+def _waiting_for_a_fifo_writer(pid: int) -> bool:
+    """Whether a thread of process ``pid`` sleeps in the kernel's wait for a FIFO's other end
+    (Linux names that wait in /proc/PID/task/TID/wchan)."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the thread, or the process, ended meanwhile
+            if (task / "wchan").read_text() == "wait_for_partner":
+                return True
+    return False
 
 
 def test_a_file_beyond_the_size_limit_is_not_read_whole(here):

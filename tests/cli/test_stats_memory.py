@@ -140,8 +140,6 @@ def test_memory_never_imports_torch() -> None:
         "except SystemExit as e:\n    assert e.code in (0, None), e\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0]["fits"]["device"] == "h100"

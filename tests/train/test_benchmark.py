@@ -97,7 +97,6 @@ def test_the_gpu_script_runs_every_step_in_smoke_mode(tmp_path: Path) -> None:
         env={**os.environ, "GPU_SH_SMOKE": "1", "PYTHON": sys.executable},
         capture_output=True,
         text=True,
-        timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())

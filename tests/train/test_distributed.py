@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+
+from tests.train import gated
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -29,18 +29,11 @@ ARGS = [
 ]
 
 
+TORCHRUN = (sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2")
+
+
 def _torchrun(*args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "resdsl",
-        "train",
-        *args,
-    ]
+    return [*TORCHRUN, "-m", "resdsl", "train", *args]
 
 
 def _records(out: Path) -> list[dict]:
@@ -51,24 +44,14 @@ def _without_timing(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in ("images_per_s", "seconds")} for r in records]
 
 
-def _kill_when_logging(launcher: subprocess.Popen, out: Path) -> None:
-    """SIGKILL the workers and the launcher once a first evaluation is logged (workers would
-    outlive a killed launcher otherwise)."""
-    deadline = time.monotonic() + 120
-    while not (out / "metrics.jsonl").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    listed = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(launcher.pid)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    workers = [int(pid) for pid in listed.stdout.split()]
-    assert workers and launcher.poll() is None, "the run finished before it could be killed"
-    for pid in [*workers, launcher.pid]:
-        os.kill(pid, signal.SIGKILL)
-    launcher.wait()
-    time.sleep(0.5)
+def _kill_at_the_gate(launcher: subprocess.Popen) -> None:
+    """SIGKILL the workers and the launcher once both workers wait at the gate."""
+    ranks = set()
+    while ranks != {0, 1}:
+        line = gated.read_until(launcher, gated.GATE)[-1]
+        ranks.add(int(line.rsplit("rank ", 1)[1].rstrip(")\n")))
+    assert len(gated.children(launcher)) == 2 and launcher.poll() is None
+    gated.kill(launcher)
 
 
 @pytest.mark.slow
@@ -82,7 +65,6 @@ def test_two_process_gloo_run_trains_writes_once_and_resumes_exactly(
         env=ENV,
         capture_output=True,
         text=True,
-        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert {p.name for p in tmp_path.iterdir()} == {"ddp"}  # nothing written beside --out
@@ -96,20 +78,19 @@ def test_two_process_gloo_run_trains_writes_once_and_resumes_exactly(
     assert state["step"] == 60 and state["config"]["batch_size"] == 64
 
     killed = tmp_path / "killed"
-    launcher = subprocess.Popen(
-        _torchrun(str(fixture_module), "--out", str(killed), *ARGS),
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _kill_when_logging(launcher, killed)
-    assert 0 < torch.load(killed / "last.pt", weights_only=True)["step"] < 60
+    # Both workers wait at a gate before iteration 23 (tests/train/gated.py): the evaluation at 20
+    # wrote last.pt, 21 and 22 are done and in no checkpoint. The kill lands there on any machine.
+    command = ["train", str(fixture_module), "--out", str(killed), *ARGS]
+    with gated.start(
+        23, *command, launcher=TORCHRUN, env=ENV, stdout=subprocess.DEVNULL
+    ) as launcher:
+        _kill_at_the_gate(launcher)
+    assert torch.load(killed / "last.pt", weights_only=True)["step"] == 20
     resumed = subprocess.run(
         _torchrun("--resume", str(killed), "--threads", "1", "--no-progress"),
         env=ENV,
         capture_output=True,
         text=True,
-        timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
     assert _without_timing(_records(killed)) == _without_timing(records)

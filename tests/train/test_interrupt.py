@@ -4,12 +4,8 @@ that never saved leaves nothing; --resume DIR --steps N extends a run exactly, n
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,7 @@ from resdsl.train import loop as loop_module
 from resdsl.train.errors import TrainError
 from resdsl.train.progress import Interrupted
 from resdsl.train.runner import train
+from tests.train import gated
 from tests.train.conftest import DEVICE_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,31 +127,25 @@ def test_ctrl_c_before_training_starts_writes_nothing(
 def test_sigint_to_the_command_saves_says_how_to_continue_and_exits_130(
     tmp_path: Path, fixture_module: Path
 ) -> None:
-    """The real thing: a process running `resdsl train`, piped (no terminal), gets SIGINT."""
+    """The real thing: a process running `resdsl train`, piped (no terminal), gets SIGINT. It
+    waits at a gate before iteration 2 (tests/train/gated.py) until it has said it got the signal,
+    so the stop lands at the same iteration on any machine."""
     out = tmp_path / "run"
     args = ["--out", str(out), "--steps", "2000", "--eval-every", "1000", "--threads", "1"]
     args += DEVICE_FLAGS
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "resdsl", "train", str(fixture_module), *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    lines = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # the first progress line comes after iteration 1
-        lines.append(proc.stderr.readline())
-        if lines[-1].startswith("step "):
-            break
-    assert lines[-1].startswith("step 1/2000"), "".join(lines)
-    proc.send_signal(signal.SIGINT)
-    rest = proc.stderr.read()
-    assert proc.wait(timeout=60) == 130
+    with gated.start(2, "train", str(fixture_module), *args, cwd=ROOT) as proc:
+        lines = gated.read_until(proc, gated.GATE)
+        # the first progress line comes after iteration 1
+        assert any(line.startswith("step 1/2000") for line in lines), "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        gated.read_until(proc, "SIGINT: finishing this iteration, then saving last.pt")
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.close()  # the gate opens: iteration 2 runs, then the run stops
+        rest = proc.stderr.read()
+        assert proc.wait() == 130, rest
     state = torch.load(out / "last.pt", weights_only=True)
-    assert 0 < state["step"] < 2000
-    assert f"stopped at iteration {state['step']} of 2000; saved {out / 'last.pt'}" in rest
+    assert state["step"] == 2
+    assert f"stopped at iteration 2 of 2000; saved {out / 'last.pt'}" in rest
     assert f"continue with: resdsl train --resume {out}" in rest
     assert "Traceback" not in rest and "Aborted!" not in rest
     assert not (out / "metrics.jsonl").exists()  # no evaluation yet: nothing else was written

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import torch
 
 from resdsl.train.errors import TrainError
 from resdsl.train.runner import RunSummary, train
+from tests.train import gated
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMING = ("images_per_s", "seconds")
@@ -163,34 +162,21 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
         )
     )
     killed = tmp_path / "killed"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        _command(str(fixture_module), "--out", str(killed), *args),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while (
-        not (killed / "metrics.jsonl").exists()
-        and time.monotonic() < deadline
-        and proc.poll() is None
-    ):
-        time.sleep(0.02)
-    time.sleep(0.15)  # a few more iterations, so the kill lands between checkpoints
-    assert proc.poll() is None, "the run finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # It waits at a gate before iteration 23 (tests/train/gated.py): the evaluation at 20 wrote
+    # last.pt, 21 and 22 are done and in no checkpoint, 25 would be the next. The kill lands
+    # there, between checkpoints, on any machine.
+    command = ["train", str(fixture_module), "--out", str(killed), *args]
+    with gated.start(23, *command, cwd=ROOT) as proc:
+        gated.read_until(proc, gated.GATE)
+        gated.kill(proc)
     stopped_at = torch.load(killed / "last.pt", weights_only=True)["step"]
-    assert 0 < stopped_at < steps
+    assert stopped_at == 20
     resumed = subprocess.run(
         _command("--resume", str(killed), "--threads", "1", "--no-progress"),
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
-        timeout=300,
     )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"resuming {killed} at iteration {stopped_at} of 100" in resumed.stderr
