@@ -10,13 +10,15 @@
 
 ``resdsl stats`` only counts; this package also says when each tensor is alive. No model is
 built and torch is never imported: ``step`` replays one training step over the IR (each op
-states what it allocates, keeps for backward and frees), ``report`` sums the replay by stage
+states what it allocates, keeps for backward and frees), ``summary`` sums the replay by stage
 and phase, ``fits`` turns a device into a budget and finds the largest batch.
 
-    step.py    simulate(net, precision, optimizer, checkpointed) -> Trace
-    report.py  training_memory(...) -> MemoryReport; checkpoint_study(...) -> CheckpointStudy
-    fits.py    parse_device("h100" | "80GiB"), fit(trace, device) -> Fit, largest_batch
-    ask.py     request(...) checks the CLI's options; answer(net, request) -> MemoryView
+    step.py      simulate(net, precision, optimizer, checkpointed) -> Trace; the forward
+    backward.py  the replay's backward: each input's gradient as its op makes it
+    events.py    Heap, Event, Trace: what the replay records
+    summary.py   training_memory(...) -> MemoryReport; checkpoint_study(...) -> CheckpointStudy
+    fits.py      parse_device("h100" | "80GiB"), fit(trace, device) -> Fit, largest_batch
+    ask.py       request(...) checks the CLI's options; answer(net, request) -> MemoryView
 """
 
 from __future__ import annotations

@@ -18,19 +18,29 @@ constructor (:mod:`resdsl.codegen`). Those passes ask; none of them branches on 
 It is pycls's builder beside its cost twin, made one object. Adding an operation is adding
 one class (docs/architecture.md has the checklist):
 
-    base.py      Op (what every op answers, with its defaults), the window helpers
-    layers.py    Input, Conv (grouped too), BatchNorm, ReLU, Dropout, Linear
-    pools.py     MaxPool, AvgPool, GlobalAvgPool
-    residual.py  ZeroPad (option A's shortcut), Add (y = F(x) + x)
+    base.py      Op (what every op answers, with its defaults), InputGrad, the window helpers
+    layers.py    Input, Conv (grouped, with bias too), BatchNorm, ReLU, Dropout, Linear
+    pools.py     MaxPool, AvgPool, GlobalAvgPool, BlurPool (anti-aliased downsampling)
+    residual.py  ZeroPad (option A's shortcut), Add (y = F(x) + x), DropPath (stochastic depth)
+    attention.py Sigmoid, Multiply, ChannelConv (SE's and ECA's channel attention)
+    channels.py  ChannelSlice, Concat (Res2Net's split and join)
+    norms.py     GroupNorm, StdConv (BiT's weight-standardised convolution)
+    helpers.py   the source of the helper classes some ops' PyTorch forms name
+
+An op also says how generated code writes it: :meth:`Op.torch` (its module's constructor; a
+helper class it names is ``Op.helper_source``), :meth:`Op.call` (applying that module),
+:meth:`Op.inline` (an expression without a module) and, for several inputs, :meth:`Op.merge`.
 
 Shapes are (C, H, W) per sample, or (features,) after the fc. Every figure is per sample.
 """
 
 from __future__ import annotations
 
+from resdsl.ops.attention import ChannelConv, Multiply, Sigmoid
 from resdsl.ops.base import (
     Counted,
     Drawn,
+    InputGrad,
     Op,
     Pair,
     Shape,
@@ -40,26 +50,38 @@ from resdsl.ops.base import (
     show,
     sliding,
 )
+from resdsl.ops.channels import ChannelSlice, Concat
 from resdsl.ops.layers import BatchNorm, Conv, Dropout, Input, Linear, ReLU
-from resdsl.ops.pools import AvgPool, GlobalAvgPool, MaxPool
-from resdsl.ops.residual import Add, ZeroPad
+from resdsl.ops.norms import GroupNorm, StdConv
+from resdsl.ops.pools import AvgPool, BlurPool, GlobalAvgPool, MaxPool
+from resdsl.ops.residual import Add, DropPath, ZeroPad
 
 __all__ = [
     "Add",
     "AvgPool",
     "BatchNorm",
+    "BlurPool",
+    "ChannelConv",
+    "ChannelSlice",
+    "Concat",
     "Conv",
     "Counted",
     "Drawn",
+    "DropPath",
     "Dropout",
     "GlobalAvgPool",
+    "GroupNorm",
     "Input",
+    "InputGrad",
     "Linear",
     "MaxPool",
+    "Multiply",
     "Op",
     "Pair",
     "ReLU",
     "Shape",
+    "Sigmoid",
+    "StdConv",
     "Window",
     "ZeroPad",
     "downsampling",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 Shape = tuple[int, ...]
@@ -36,7 +37,11 @@ class Op:
     pools_globally: ClassVar[bool] = False
     # Training memory (resdsl.memory), measured on torch's saved tensors and allocations:
     in_place: ClassVar[bool] = False  # writes its output over its first input (ReLU, out += x)
+    view: ClassVar[bool] = False  # its output is a view of its first input: nothing allocated
     lowers: ClassVar[bool] = False  # bf16 autocast casts its input and weights to bf16 (conv, fc)
+    # The source of a helper class its torch() names (a generated module defines it once),
+    # written against the generated module's imports: torch, nn, F (torch.nn.functional), Tensor.
+    helper_source: ClassVar[str | None] = None
 
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         """The output shape, or None where the op cannot apply (a window larger than its input)."""
@@ -51,8 +56,11 @@ class Op:
         own: one without a formula fails loudly rather than counting as free."""
         raise NotImplementedError(f"no cost formula for op {self.kind!r}")
 
-    def extra_saved(self, out: Shape) -> int:
-        """Elements autograd keeps beyond its input or output (max pool's argmax indices)."""
+    def extra_saved(self, out: Shape, inputs: Sequence[Shape] | None = None) -> int:
+        """Elements autograd keeps beyond its input or output (max pool's argmax indices).
+
+        ``inputs`` are the input shapes, which an op whose saved tensor is sized by its input
+        needs (blur pool's padded copy); ops sized by their output ignore them."""
         return 0
 
     def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
@@ -74,11 +82,47 @@ class Op:
         made of them stay alive until then)."""
         return self.params()
 
+    def made_weight(self) -> int:
+        """Elements of a weight its forward computes from its parameters for its convolution
+        (weight standardisation's normalised copy): made in fp32, kept for backward (under bf16
+        autocast its bf16 copy is kept instead), and gone back through in the backward, one
+        more weight-sized fp32 tensor on the way to the parameter's gradient."""
+        return 0
+
+    def buffer_weight(self) -> int:
+        """Elements of a buffer its convolution reads as its weight (blur pool's fixed filter).
+        Autocast caches its casts of parameters only, so under bf16 autocast each call makes a
+        bf16 copy of the buffer, which the convolution keeps for backward."""
+        return 0
+
+    def runs_in_fp32(self, kernels: str) -> bool:
+        """Whether bf16 autocast runs it in fp32 on ``kernels`` (``cuda`` or ``cpu``): autocast's
+        fp32 list there casts a bf16 input up to an fp32 copy, and its output is fp32."""
+        return False
+
+    def parts(self, inputs: Sequence[Shape]) -> tuple[tuple[Op, Shape], ...]:
+        """The autograd steps it is made of, each an op with its output shape, where the memory
+        replay must see them apart (blur pool: a padding, then a convolution; each keeps, casts
+        and frees its own); ``()`` for an op that is one step."""
+        return ()
+
     def grad_steps(self, inputs: Sequence[Shape], out: Shape) -> tuple[Shape, ...]:
         """Shapes of the tensors its backward allocates on the way to its input's gradient, in
         order, each freed once the next exists; the last is that gradient. ``()``: the output's
-        gradient is passed on to every input unchanged (the addition)."""
+        gradient is passed on to every input unchanged (the addition).
+
+        The first is made by the op's own autograd node, the rest by the nodes that follow it
+        (option A's slices), after the output's gradient and the saved tensors are let go."""
         return (inputs[0],)
+
+    def input_grads(self, inputs: Sequence[Shape], out: Shape) -> tuple[InputGrad, ...]:
+        """How its backward makes each input's gradient, one :class:`InputGrad` per input.
+
+        By default every input's is :meth:`grad_steps`: right for one input, and for the
+        addition, which passes the output's gradient to both. An op whose inputs get different
+        gradients (the product, the concatenation) answers here."""
+        steps = self.grad_steps(inputs, out)
+        return (InputGrad(steps[:1], steps[1:]),) * len(inputs)
 
     def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
         """What is wrong with the inputs this op is given, in the user's words; None if fine.
@@ -103,6 +147,39 @@ class Op:
         """Its PyTorch constructor inside a block's class, as torchvision's blocks write it
         (``conv3x3(inplanes, planes, stride)``); its fields may be Python source there."""
         return self.torch()
+
+    def call(self, module: str, x: str) -> str:
+        """The forward expression applying its module (``module``, the attribute :meth:`torch`
+        built) to the expression ``x``."""
+        return f"{module}({x})"
+
+    def inline(self, x: str) -> str | None:
+        """An expression computing it on ``x`` without a module, or None where it needs one."""
+        return None
+
+    def merge(self, inputs: Sequence[str]) -> str:
+        """The expression combining the expressions ``inputs``, for an op of several inputs."""
+        raise NotImplementedError(f"{self.kind} takes one input")
+
+
+@dataclass(frozen=True, slots=True)
+class InputGrad:
+    """How an op's backward makes the gradient of one of its inputs (:mod:`resdsl.memory`).
+
+    ``steps`` are the shapes its own autograd node allocates, in order, each freed once the
+    next exists; the last is the gradient (``()``: the output's gradient itself, passed on).
+    ``after`` are those the nodes that follow it allocate, once the output's gradient and the
+    saved tensors are let go (option A's slices). ``view``: the gradient
+    is a view into the output's gradient (the concatenation's backward narrows it), which
+    holds all of that storage, and into which torch never adds another gradient in place.
+
+        >>> InputGrad(((64, 8, 8),)).steps
+        ((64, 8, 8),)
+    """
+
+    steps: tuple[Shape, ...] = ()
+    after: tuple[Shape, ...] = ()
+    view: bool = False
 
 
 class Window(Op):

@@ -32,11 +32,21 @@ class Input(Op):
 
 @dataclass(frozen=True, slots=True)
 class Conv(Window):
-    """A convolution without bias (batch norm follows every one, as in the paper, sec. 3.4).
+    """A convolution, without bias by default (batch norm follows every one, as in the paper,
+    sec. 3.4).
 
     With ``groups`` G > 1 (ResNeXt's cardinality, Xie et al. 2017) the channels split into G
     groups convolved apart: each output channel reads C_in / G input channels, so parameters
-    and multiply-adds are 1/G of the ungrouped convolution's.
+    and multiply-adds are 1/G of the ungrouped convolution's. With ``bias`` (the 1x1
+    convolutions of Squeeze-and-Excitation, Hu et al. 2018, which no batch norm follows) each
+    output channel has one more parameter; its additions are not multiply-adds, and fvcore and
+    flop_counter leave them out too.
+
+        >>> fc1 = Conv(256, 16, (1, 1), (1, 1), (0, 0), bias=True)
+        >>> fc1.params(), fc1.kept_params(), fc1.label()
+        (4112, 4096, '1x1 conv, 16')
+        >>> fc1.torch()
+        'nn.Conv2d(256, 16, kernel_size=1, stride=1, padding=0, bias=True)'
     """
 
     in_channels: int
@@ -45,6 +55,7 @@ class Conv(Window):
     stride: Pair
     padding: Pair
     groups: int = 1
+    bias: bool = False
     kind: ClassVar[str] = "conv"
     counted: ClassVar[Counted] = "always"
     counts_in_depth: ClassVar[bool] = True
@@ -53,11 +64,21 @@ class Conv(Window):
     keeps_input: ClassVar[bool] = True  # for the weight gradient
     lowers: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:
+        # NOTE: ``bias`` is held as the int 0 or 1 (equal to False and True, and hashing the
+        # same): the compiler admits only int parameters into generated source
+        # (resdsl.codegen.identifiers.literal_op), and a bool is not one to it.
+        object.__setattr__(self, "bias", int(self.bias))
+
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         size = self.window(inputs[0])
         return None if size is None else (self.out_channels, *size)
 
     def params(self) -> int:
+        return self.kept_params() + (self.out_channels if self.bias else 0)
+
+    def kept_params(self) -> int:
+        # the weight: the bias gradient (a sum of the output's gradient) never reads the bias
         return self.kernel[0] * self.kernel[1] * self.in_channels // self.groups * self.out_channels
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
@@ -88,7 +109,7 @@ class Conv(Window):
     def torch(self, classes: str = "num_classes") -> str:
         channels = f"{self.in_channels}, {self.out_channels}"
         grouped = f", groups={self.groups}" if self.groups != 1 else ""
-        return f"nn.Conv2d({channels}, {self._torch_window()}{grouped}, bias=False)"
+        return f"nn.Conv2d({channels}, {self._torch_window()}{grouped}, bias={bool(self.bias)})"
 
     def module(self) -> str:
         # torchvision's conv3x3 and conv1x1 helpers, which the generated module defines; the
@@ -162,7 +183,7 @@ class Dropout(Op):
         # nor does any Convention flag (the identity at inference, where FLOPs are counted).
         return math.prod(out)
 
-    def extra_saved(self, out: Shape) -> int:
+    def extra_saved(self, out: Shape, inputs: Sequence[Shape] | None = None) -> int:
         return math.prod(out)  # the mask, one element per output element
 
     def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
