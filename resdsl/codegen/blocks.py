@@ -29,7 +29,7 @@ from resdsl.codegen.symbolic import Sym, condition, term
 from resdsl.ir.network import BlockInfo, Network
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition
-from resdsl.lang.layers import LAYERS, PER_BLOCK, LayerArgs
+from resdsl.lang.vocabulary import LAYERS, PER_BLOCK, LayerArgs
 
 _STRIDED = "H / stride, W / stride"
 # Where a pre-activation unit's shortcut reads (`shortcut here`): said once, in the class.
@@ -105,7 +105,9 @@ def _doc(definition: Definition, env) -> tuple[list[str], list[str]]:
         )
         if holds:
             more += textwrap.wrap(statement.text, 92)
-    title = list(definition.comments) or [f"The block {definition.name}."]
+    title = [
+        line for comment in definition.comments for line in (textwrap.wrap(comment, 92) or [""])
+    ] or [f"The block {definition.name}."]
     return title, more
 
 

@@ -38,8 +38,8 @@ from resdsl import ops
 from resdsl.codegen.symbolic import Sym, Term, condition, term
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition
-from resdsl.lang.layers import LAYERS, PER_BLOCK, LayerArgs
 from resdsl.lang.spec import BlockSpec
+from resdsl.lang.vocabulary import LAYERS, PER_BLOCK, LayerArgs
 
 _STRIDED = "H / stride, W / stride"
 

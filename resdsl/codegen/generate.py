@@ -94,7 +94,8 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
                 continue
             declared.add(layer)
             entries = stage_entries(net, stage.index, block)
-            init += [f"self.{layer} = nn.Sequential(", *(f"    {e}," for e in entries), ")"]
+            items = [line for e in entries for line in _item(e, _STAGE_ITEM_INDENT)]
+            init += [f"self.{layer} = nn.Sequential(", *items, ")"]
             forward.append(f"x = self.{layer}(x)" + shape_comment(last[stage.index].shape))
             continue
         container, _, item = node.path.partition(".")
@@ -136,6 +137,40 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
         "fc": fc,
         "num_features": num_features,
     }
+
+
+# Where a stage's nn.Sequential items sit in the generated file (two levels in, four more).
+_STAGE_ITEM_INDENT = 12
+_LINE = 100  # ruff's line length, which the template's output keeps to
+
+
+def _item(call: str, indent: int) -> list[str]:
+    """One ``nn.Sequential`` item (relative to the body's indent, ``    `` in), split as ruff
+    formats a call that does not fit: its arguments on a line of their own, or one a line.
+    So the template writes what ruff would, whether or not ruff is at hand.
+
+    >>> _item("Block(1, 2)", 12)
+    ['    Block(1, 2),']
+    >>> for line in _item("Block(1024, 512, stride=2, downsample=f(1024, 2048, stride=2))", 60):
+    ...     print(line)
+        Block(
+            1024, 512, stride=2, downsample=f(1024, 2048, stride=2)
+        ),
+    """
+    if indent + len(call) + 1 <= _LINE:
+        return [f"    {call},"]
+    name, _, rest = call.partition("(")
+    arguments = rest[:-1]
+    if indent + 4 + len(arguments) <= _LINE:
+        return [f"    {name}(", f"        {arguments}", "    ),"]
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(arguments):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(arguments[start:i].strip())
+            start = i + 1
+    parts.append(arguments[start:].strip())
+    return [f"    {name}(", *(f"        {part}," for part in parts), "    ),"]
 
 
 def _sequences(net: Network) -> dict[str, list[Node]]:

@@ -52,7 +52,8 @@ class Sym(str):
         made.shown = shown if shown is not None else code
         made.precedence, made.value = precedence, value
         if scaled is None:  # a plain name is itself times 1; an attribute is its value
-            scaled = (made.shown, 1) if precedence == _ATOM and value is None else None
+            bare = made.shown.isidentifier() and value is None
+            scaled = (made.shown, 1) if bare else None
         made.scaled = scaled if scaled and scaled[0] else None
         return made
 

@@ -34,7 +34,7 @@ import networkx as nx
 from resdsl.diagnostics import Diagnostic, Span, did_you_mean, either
 from resdsl.lang import syntax as s
 from resdsl.lang.evaluate import names
-from resdsl.lang.layers import LAYERS, PER_BLOCK
+from resdsl.lang.vocabulary import LAYERS, PER_BLOCK
 
 
 @dataclass(frozen=True)

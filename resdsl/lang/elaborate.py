@@ -10,7 +10,7 @@
     (['downsample.0', 'downsample.1', 'add', 'relu'], 128)
 
 A definition's body is walked with its parameters bound: each layer becomes its op (the op
-table's, by :data:`resdsl.lang.layers.LAYERS`), a layer naming a block becomes that block's
+table's, by :data:`resdsl.lang.vocabulary.LAYERS`), a layer naming a block becomes that block's
 pieces under its name (``se.fc1``), a branch is laid out beside the path it leaves, and a
 merge meets the branches it names. ``add shortcut`` asks the use which shortcut the block
 gets (the network's ``shortcut`` option, once the block's output width is known) and lays it
@@ -32,7 +32,7 @@ from resdsl import ops
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition
 from resdsl.lang.evaluate import EvaluationError, holds, show, value
-from resdsl.lang.layers import LAYERS, PER_BLOCK, LayerArgs, LayerError, Number
+from resdsl.lang.vocabulary import LAYERS, PER_BLOCK, LayerArgs, LayerError, Number
 
 INPUT = -1  # a piece's input that is the block's own input
 # Any kernel fits this size: channels, not spatial sizes, are what elaboration tracks.
@@ -219,10 +219,13 @@ class _Walker:
             inputs.append(piece)
             roles.append(name)
             widths.append(width)
-        op = {"add": ops.Add, "multiply": getattr(ops, "Multiply", None)}.get(merge.kind)
-        if op is None:
-            raise Unmet(f"resdsl cannot {merge.kind} yet", self.reads)
-        made = op()
+        # A branch's addition makes a new tensor (the residual one adds in place, as
+        # torchvision's `out += identity` does).
+        made = {
+            "add": ops.Add(in_place=False),
+            "multiply": ops.Multiply(),
+            "concat": ops.Concat(),
+        }[merge.kind]
         out = made.shape([(w, _ROOMY, _ROOMY) for w in widths])
         return self._add(merge.kind, made, inputs, roles, branch), out[0]
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from resdsl.diagnostics import Span
 from resdsl.lang import syntax as s
-from resdsl.lang.layers import Number
+from resdsl.lang.vocabulary import Number
 
 
 class EvaluationError(ValueError):

@@ -23,7 +23,6 @@ from resdsl.diagnostics import Diagnostic, Span, did_you_mean
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definitions, definitions
 from resdsl.lang.elaborate import Shortcut, Unmet, elaborate
-from resdsl.lang.layers import PER_BLOCK
 from resdsl.lang.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
 from resdsl.lang.load import Program
 from resdsl.lang.scope import Scope
@@ -38,6 +37,7 @@ from resdsl.lang.settings import (
     shortcut_option,
 )
 from resdsl.lang.spec import BlockSpec, NetworkSpec, StageInfo
+from resdsl.lang.vocabulary import PER_BLOCK
 
 
 @dataclass(frozen=True)

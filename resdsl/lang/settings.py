@@ -25,9 +25,9 @@ from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition, Definitions
 from resdsl.lang.elaborate import bind, unmet_requirements
 from resdsl.lang.evaluate import EvaluationError, value
-from resdsl.lang.layers import PER_BLOCK, Number
 from resdsl.lang.scope import Scope
 from resdsl.lang.spec import BlockSpec
+from resdsl.lang.vocabulary import PER_BLOCK, Number
 
 SHORTCUTS = ("A", "B", "C", "D", "none")
 SETTINGS = (s.Input, s.Classes, s.Block, s.Shortcut)

@@ -24,7 +24,7 @@ from typing import Literal
 from resdsl.diagnostics import Span
 from resdsl.lang.definitions import Definition
 from resdsl.lang.elaborate import Elaborated
-from resdsl.lang.layers import Number
+from resdsl.lang.vocabulary import Number
 from resdsl.ops import Op
 
 # A, B, C and none are He et al. 2015's options (sec. 3.3); D is B with ResNet-D's projection

@@ -35,6 +35,7 @@ class Sigmoid(Op):
 
     kind: ClassVar[str] = "sigmoid"
     counted: ClassVar[Counted] = "relu"
+    drawn: ClassVar[Drawn] = "folded"  # part of the box before it, as the paper's ReLU is
     keeps_output: ClassVar[bool] = True
 
     def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
@@ -103,7 +104,7 @@ class ChannelConv(Op):
         >>> ChannelConv(3).torch()
         'nn.Conv1d(1, 1, kernel_size=3, padding=1, bias=False)'
         >>> ChannelConv(3).call("self.conv", "y")
-        'self.conv(y.view(y.shape[0], 1, -1)).view(y.shape[0], -1, 1, 1)'
+        'self.conv(y.flatten(1)[:, None]).view_as(y)'
     """
 
     kernel: int
@@ -137,6 +138,13 @@ class ChannelConv(Op):
         padding = (self.kernel - 1) // 2
         return f"nn.Conv1d(1, 1, kernel_size={self.kernel}, padding={padding}, bias=False)"
 
+    def module(self) -> str:
+        if isinstance(self.kernel, int):
+            return self.torch()
+        # in a block's class the size may be source (ECA's `k`, computed from the channels)
+        k = self.kernel
+        return f"nn.Conv1d(1, 1, kernel_size={k}, padding=({k} - 1) // 2, bias=False)"
+
     def call(self, module: str, x: str) -> str:
         # (N, C, 1, 1) -> (N, 1, C): the channels become the sequence; then back
-        return f"{module}({x}.view({x}.shape[0], 1, -1)).view({x}.shape[0], -1, 1, 1)"
+        return f"{module}({x}.flatten(1)[:, None]).view_as({x})"

@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from resdsl.ops.base import Counted, Drawn, Op, Pair, Shape, Window, downsampling, with_stride
+from resdsl.ops.base import (
+    Counted,
+    Drawn,
+    Op,
+    Pair,
+    Shape,
+    Window,
+    downsampling,
+    pair,
+    with_stride,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +125,24 @@ class Conv(Window):
         # torchvision's conv3x3 and conv1x1 helpers, which the generated module defines; the
         # stride is written out before the groups even where it is 1, as the helper takes it.
         k = self.kernel[0]
-        if self.kernel in ((1, 1), (3, 3)) and self.padding == (k // 2, k // 2):
+        if self.kernel in ((1, 1), (3, 3)) and self.padding == (k // 2, k // 2) and not self.bias:
             args = [str(self.in_channels), str(self.out_channels)]
             if self.stride[0] != 1 or self.groups != 1:
                 args.append(str(self.stride[0]))
             if self.groups != 1:
                 args.append(str(self.groups))
             return f"conv{k}x{k}({', '.join(args)})"
-        return self.torch()
+        # otherwise nn.Conv2d with what differs from its defaults (a bias is one)
+        written = [f"{self.in_channels}, {self.out_channels}, kernel_size={pair(self.kernel)}"]
+        if self.stride != (1, 1):
+            written.append(f"stride={pair(self.stride)}")
+        if self.padding != (0, 0):
+            written.append(f"padding={pair(self.padding)}")
+        if self.groups != 1:
+            written.append(f"groups={self.groups}")
+        if not self.bias:
+            written.append("bias=False")
+        return f"nn.Conv2d({', '.join(written)})"
 
 
 @dataclass(frozen=True, slots=True)

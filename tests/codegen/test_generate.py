@@ -203,9 +203,7 @@ def test_module_builds_counts_and_matches_the_ir(name):
         "spec", "network", "factory", "input", "classes", "params", "flops", "spec_sha256",
         "compiler",
     }  # fmt: skip
-    v1_5 = graph.block.kind in ("bottleneck", "preact_bottleneck") and graph.block.value(
-        "stride_on"
-    ) == (3, 3)
+    v1_5 = graph.block.value("stride_on") == (3, 3)
     assert meta.get("stride_on") == ("3x3" if v1_5 else None)
     net = build(name)
     assert count(net) == meta["params"]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from resdsl.api import networks
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,6 +65,7 @@ def test_gpu_mode_without_cuda_says_so(bench, tmp_path: Path, monkeypatch) -> No
 @pytest.mark.slow
 def test_speed_times_every_network(bench, capsys) -> None:
     result = bench.speed(repeat=1)
-    assert len(result["rows"]) == len(bench.networks()) == 35
+    specs = sorted((bench.ROOT / "specs").glob("*.res"))
+    assert len(result["rows"]) == len(bench.networks()) == sum(len(networks(s)) for s in specs)
     assert all(row["memory_s"] > 0 and row["stats_s"] > 0 for row in result["rows"])
     assert "resnet1202" in capsys.readouterr().out

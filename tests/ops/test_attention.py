@@ -9,7 +9,7 @@ def test_sigmoid_is_an_activation_drawn_as_its_own_box() -> None:
     gate = ops.Sigmoid()
     assert gate.shape([(64, 1, 1)]) == (64, 1, 1) and gate.params() == 0
     assert gate.macs([(64, 1, 1)], (64, 1, 1)) == 64  # one operation an element
-    assert gate.counted == "relu" and gate.drawn == "box" and not gate.weighted
+    assert gate.counted == "relu" and gate.drawn == "folded" and not gate.shown
     assert gate.keeps_output and not gate.keeps_input and not gate.in_place
     assert (gate.label(), gate.table_entry(), gate.torch()) == (
         "sigmoid",
@@ -49,12 +49,16 @@ def test_channel_conv_is_eca_s_conv1d_across_channels() -> None:
     assert eca.shape([(512, 1, 1)]) == (512, 1, 1)
     assert eca.params() == eca.kept_params() == 5
     assert eca.macs([(512, 1, 1)], (512, 1, 1)) == 5 * 512
-    assert eca.counted == "always" and eca.weighted and eca.lowers and eca.keeps_input
+    assert (
+        eca.counted == "always"
+        and eca.shown
+        and not eca.counts_in_depth
+        and eca.lowers
+        and eca.keeps_input
+    )
     assert (eca.label(), eca.table_entry()) == ("1-d conv, k=5", "1-d conv, k=5")
     assert eca.torch() == "nn.Conv1d(1, 1, kernel_size=5, padding=2, bias=False)"
-    assert eca.call("self.conv", "y") == (
-        "self.conv(y.view(y.shape[0], 1, -1)).view(y.shape[0], -1, 1, 1)"
-    )
+    assert eca.call("self.conv", "y") == ("self.conv(y.flatten(1)[:, None]).view_as(y)")
     assert eca.problem([(512, 1, 1)]) is None
     assert (
         eca.problem([(512, 7, 7)])

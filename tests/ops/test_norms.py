@@ -9,7 +9,7 @@ def test_group_norm_answers_as_batch_norm_does_with_per_sample_statistics() -> N
     gn = ops.GroupNorm(32, 256)
     assert gn.shape([(256, 14, 14)]) == (256, 14, 14) and gn.params() == 512
     assert gn.macs([(256, 14, 14)], (256, 14, 14)) == 256 * 14 * 14
-    assert gn.counted == "bn" and gn.drawn == "folded" and not gn.weighted
+    assert gn.counted == "bn" and gn.drawn == "folded" and not gn.shown
     assert gn.keeps_input and gn.stats_saved() == 0 and gn.buffer_bytes() == 0
     assert gn.extra_saved((256, 14, 14)) == 64  # each group's mean and inverse std
     assert (gn.label(), gn.torch()) == ("gn, 32 groups", "nn.GroupNorm(32, 256)")
@@ -34,7 +34,13 @@ def test_std_conv_counts_as_the_plain_conv_but_keeps_its_standardised_weight() -
     assert std.params() == plain.params() and std.macs(inputs, out) == plain.macs(inputs, out)
     assert std.table_entry() == plain.table_entry() == "3x3, 128, stride 2, C=2"
     assert std.label() == "3x3 std conv, 128, /2, 2 groups"
-    assert std.counted == "always" and std.weighted and std.lowers and std.keeps_input
+    assert (
+        std.counted == "always"
+        and std.counts_in_depth
+        and std.shown
+        and std.lowers
+        and std.keeps_input
+    )
     assert std.made_weight() == plain.params() and std.kept_params() == 0
     assert std.stats_saved() == 2 * 128
     assert std.torch() == (

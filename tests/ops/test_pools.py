@@ -13,7 +13,7 @@ def test_blur_pool_answers_every_question() -> None:
     assert blur.shape([(64, 7, 7)]) == (64, 4, 4)  # reflect-padded 9x9, 3x3 windows, stride 2
     assert blur.params() == 0 and blur.buffer_bytes() == 4 * 64 * 9
     assert blur.macs([(64, 56, 56)], (64, 28, 28)) == 9 * 64 * 28 * 28
-    assert blur.counted == "always" and blur.pool and not blur.weighted and blur.drawn == "box"
+    assert blur.counted == "always" and blur.pool and not blur.shown and blur.drawn == "box"
     assert (blur.label(), blur.table_entry()) == ("blur pool, /2", "3x3 blur pool, stride 2")
     assert blur.table_entry(stride=False) == "3x3 blur pool"
     assert ops.BlurPool(64, 5, 2).padding == 2 and ops.BlurPool(64, 4, 1).padding == 1

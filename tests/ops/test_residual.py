@@ -20,7 +20,7 @@ def test_the_residual_addition_is_written_in_place_and_res2net_s_is_not() -> Non
 def test_drop_path_is_stochastic_depth_on_the_residual_branch() -> None:
     drop = ops.DropPath(0.1)
     assert drop.shape([(256, 14, 14)]) == (256, 14, 14) and drop.params() == 0
-    assert drop.counted == "never" and drop.drawn == "folded" and not drop.weighted
+    assert drop.counted == "never" and drop.drawn == "folded" and not drop.shown
     assert drop.macs([(256, 14, 14)], (256, 14, 14)) == 256 * 14 * 14  # training's multiply
     assert not drop.view and drop.extra_saved((256, 14, 14)) == 1  # one draw per sample
     assert drop.extra_saved_itemsize(2, "cuda") == 2

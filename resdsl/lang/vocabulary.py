@@ -96,16 +96,49 @@ def _stride(args: LayerArgs) -> tuple[int, int]:
     return _pair(_int(args.options.get("stride", 1), "a stride"))
 
 
-def _conv(args: LayerArgs) -> ops.Op:
-    size = _window(args, "a conv kernel") or (1, 1)
-    width = _int(args.number, "a conv's width")
+def _conv_fields(args: LayerArgs, what: str) -> tuple:
+    size = _window(args, f"a {what} kernel") or (1, 1)
+    width = _int(args.number, f"a {what}'s width")
     groups = _int(args.options.get("groups", 1), "groups")
     if not args.symbolic and (args.channels % groups or width % groups):
         raise LayerError(
-            f"a conv of {groups} groups needs channels divisible by {groups}, "
+            f"a {what} of {groups} groups needs channels divisible by {groups}, "
             f"not {args.channels} -> {width}"
         )
-    return ops.Conv(args.channels, width, size, _stride(args), _same(size, args), groups)
+    bias = bool(args.options.get("bias", False))
+    return (args.channels, width, size, _stride(args), _same(size, args), groups, bias)
+
+
+def _conv(args: LayerArgs) -> ops.Op:
+    return ops.Conv(*_conv_fields(args, "conv"))
+
+
+def _stdconv(args: LayerArgs) -> ops.Op:
+    return ops.StdConv(*_conv_fields(args, "stdconv"))
+
+
+def _conv1d(args: LayerArgs) -> ops.Op:
+    k = _int(args.number, "a 1-d conv's size")
+    if not args.symbolic and k % 2 == 0:
+        raise LayerError(f"a 1-d conv across channels needs an odd size, not {k}")
+    return ops.ChannelConv(k)
+
+
+def _groupnorm(args: LayerArgs) -> ops.Op:
+    groups = _int(args.number, "a group norm's groups")
+    if not args.symbolic and args.channels % groups:
+        raise LayerError(
+            f"a group norm of {groups} groups needs channels divisible by {groups}, "
+            f"not {args.channels}"
+        )
+    return ops.GroupNorm(groups, args.channels)
+
+
+def _blurpool(args: LayerArgs) -> ops.Op:
+    size = _window(args, "a blur pool's filter") or (3, 3)
+    if size[0] != size[1]:
+        raise LayerError("a blur pool's filter is square, like 3x3")
+    return ops.BlurPool(args.channels, size[0], _int(args.options.get("stride", 2), "a stride"))
 
 
 def _probability(args: LayerArgs) -> float:
@@ -148,8 +181,30 @@ LAYERS: dict[str, LayerKind] = {
         _conv,
         size="a kernel",
         number="its width (output channels)",
-        options=frozenset({"stride", "padding", "groups"}),
+        options=frozenset({"stride", "padding", "groups", "bias"}),
         example="conv 3x3, planes, stride stride",
+    ),
+    # BiT's weight-standardised convolution (Qiao et al. 2019; timm's StdConv2d)
+    "stdconv": LayerKind(
+        _stdconv,
+        size="a kernel",
+        number="its width (output channels)",
+        options=frozenset({"stride", "padding", "groups", "bias"}),
+        example="stdconv 3x3, planes, stride stride",
+    ),
+    # ECA's 1-d convolution across a pooled map's channels (Wang et al. 2020)
+    "conv1d": LayerKind(_conv1d, number="its size", example="conv1d, 5"),
+    "sigmoid": LayerKind(lambda args: ops.Sigmoid()),
+    "gn": LayerKind(_groupnorm, number="its groups", norm=True, example="gn, 32"),
+    # anti-aliased downsampling (Zhang 2019; timm's BlurPool2d)
+    "blurpool": LayerKind(
+        _blurpool, size="a filter", options=frozenset({"stride"}), example="blurpool 3x3, stride 2"
+    ),
+    # stochastic depth (Huang et al. 2016) on a residual branch
+    "droppath": LayerKind(
+        lambda args: ops.DropPath(_probability(args)),
+        number="its probability",
+        example="droppath, 0.1",
     ),
     "bn": LayerKind(lambda args: ops.BatchNorm(args.channels), norm=True),
     "relu": LayerKind(lambda args: ops.ReLU()),
