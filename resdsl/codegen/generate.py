@@ -151,7 +151,7 @@ def _item(call: str, indent: int) -> list[str]:
 
     >>> _item("Block(1, 2)", 12)
     ['    Block(1, 2),']
-    >>> for line in _item("Block(1024, 512, stride=2, downsample=f(1024, 2048, stride=2))", 60):
+    >>> for line in _item("Block(1024, 512, stride=2, downsample=f(1024, 2048, stride=2))", 40):
     ...     print(line)
         Block(
             1024, 512, stride=2, downsample=f(1024, 2048, stride=2)
