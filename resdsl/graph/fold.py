@@ -119,7 +119,9 @@ def fold(net: Network, level: Level = "layer") -> Diagram:
     boxes = _boxes(net, level, members)
     arrows = _main_arrows(net, group)
     if level != "network":
-        merges = [i for i, n in enumerate(net.nodes) if len(n.inputs) > 1]
+        # The residual additions: the merges one of whose inputs is the shortcut (a side
+        # branch's product or sum is data flow like any other).
+        merges = [i for i, n in enumerate(net.nodes) if "shortcut" in n.roles]
         entries = _entries(boxes, arrows)
         arcs = tuple(_shortcut_arc(net, group, i, entries) for i in merges)
         forks = {arc.tail for arc in arcs}
@@ -150,7 +152,7 @@ def _groups(net: Network, level: Level) -> list[str | None]:
             key = group[inputs[0]]
         elif node.section == "stage" and level == "network":
             key = f"s{node.stage}"
-        elif node.section == "stage" and level != "layer" and node.op.drawn != "circle":
+        elif node.section == "stage" and level != "layer" and "shortcut" not in node.roles:
             key = f"b{node.stage}.{node.block}"
         else:
             key = f"n{index}"
@@ -172,7 +174,7 @@ def _main_arrows(net: Network, group: list[str | None]) -> tuple[Arrow, ...]:
 def _shortcut_source(net: Network, add: int) -> tuple[int, list[Node]]:
     """The node a block's shortcut reads, and the shortcut branch's ops (projection conv + BN,
     or pad; none for an identity), from the addition back."""
-    source = net.nodes[add].inputs[1]
+    source = net.nodes[add].inputs[net.nodes[add].roles.index("shortcut")]
     chain: list[Node] = []
     while net.nodes[source].branch == "shortcut":
         chain.append(net.nodes[source])
@@ -242,7 +244,7 @@ def _boxes(net: Network, level: Level, members: dict[str, list[int]]) -> tuple[B
             row = (*section, counts.get(section, 0))
         elif level == "network":
             row = (2, node.stage or 0)
-        elif box.kind == "add":
+        elif box.kind == "add" and "shortcut" in node.roles:
             row = (2, node.stage or 0, node.block or 0, 2, 0)
         else:
             block = (2, node.stage or 0, node.block or 0, 1)
@@ -258,9 +260,36 @@ def _box(net: Network, key: str, nodes: Sequence[int]) -> Box:
     if key.startswith("s"):
         return Box(key, _stage_label(net, stage), "stage", stage)  # type: ignore[arg-type]
     if key.startswith("b"):
-        weighted = [net.nodes[n].op for n in nodes if net.nodes[n].op.shown]
-        return Box(key, "\n".join(op.label() for op in weighted), "block", stage)
+        main = [
+            net.nodes[n].op.label()
+            for n in nodes
+            if net.nodes[n].op.shown and net.nodes[n].branch == "main"
+        ]
+        return Box(key, "\n".join([*main, *side_branches(net, nodes)]), "block", stage)
     return Box(key, head.op.label(), _BOX_KINDS.get(head.op.drawn, "layer"), stage)
+
+
+def side_branches(net: Network, members: Sequence[int]) -> list[str]:
+    """A block's side branches, a line each, as the module they sit in and its layers:
+    ``se: fc 16, fc 256`` for squeeze-and-excitation (Hu et al. 2018 write its two 1x1
+    convolutions on the pooled map as fc layers), ``se: 1-d conv, k=5`` for ECA."""
+    found: dict[str, list[str]] = {}
+    for n in members:
+        node = net.nodes[n]
+        if node.branch != "side" or not node.op.shown:
+            continue
+        module = node.path.split(".")[2] if node.path.count(".") > 2 else node.path
+        found.setdefault(module, []).append(_side_label(net, node))
+    return [f"{module}: {', '.join(labels)}" for module, labels in found.items()]
+
+
+def _side_label(net: Network, node: Node) -> str:
+    shape = net.nodes[node.inputs[0]].shape
+    pooled = shape is not None and len(shape) == 3 and shape[1:] == (1, 1)
+    kernel = getattr(node.op, "kernel", None)
+    if pooled and kernel == (1, 1) and node.shape is not None:
+        return f"fc {node.shape[0]}"
+    return node.op.label()
 
 
 def _stage_label(net: Network, stage: int) -> str:
@@ -273,6 +302,8 @@ def _stage_label(net: Network, stage: int) -> str:
     ]
     lines = [f"{info.title}{downsampling((info.stride, info.stride))}"]
     lines += [op.table_entry(stride=False) for op in first]
+    block = [i for i, n in enumerate(net.nodes) if n.stage == stage and n.block == 0]
+    lines += side_branches(net, block)
     lines[-1] += f"  x {info.blocks}"
     kinds = [b.shortcut for b in net.blocks if b.stage == stage and b.shortcut != "none"]
     if kinds:

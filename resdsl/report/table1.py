@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
+from resdsl.graph.fold import side_branches
 from resdsl.ir.costs import NetworkStats
 from resdsl.ir.network import Network
 from resdsl.report.tables import paper_flops
@@ -57,7 +58,10 @@ def _column(net: Network) -> list[tuple[str, str, str]]:
     for info in net.stages:
         members = [n for n in net.nodes if n.stage == info.index]
         first = [n.op for n in members if n.block == 0 and n.branch == "main" and n.op.shown]
-        text = f"[{'; '.join(op.table_entry(stride=False) for op in first)}] x {info.blocks}"
+        entries = [op.table_entry(stride=False) for op in first]
+        block = [i for i, n in enumerate(net.nodes) if n.stage == info.index and n.block == 0]
+        entries += side_branches(net, block)  # SE's fc layers, as Hu et al. 2018's Table 1
+        text = f"[{'; '.join(entries)}] x {info.blocks}"
         if info.index == 1 and pools:  # the paper lists the stem's pool in conv2_x's row
             text = "\n".join([*(p.op.table_entry() for p in pools), text])
         rows.append((info.title, _size(members[-1].shape), text))

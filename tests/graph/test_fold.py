@@ -16,6 +16,7 @@ from resdsl.graph.dot import quote, to_dot
 from resdsl.graph.fold import fold
 from resdsl.ir.network import Network
 from resdsl.ops import AvgPool, Linear, MaxPool
+from resdsl.pipeline import check_or_raise
 from tests.graph.dotfile import arcs, blocks_with_shortcuts, column, network, parse, styled
 
 
@@ -181,3 +182,22 @@ def test_quote_escapes() -> None:
 def test_unknown_level() -> None:
     with pytest.raises(ValueError, match="unknown level"):
         fold(network("resnet34"), "everything")  # type: ignore[arg-type]
+
+
+def test_a_side_branch_is_drawn_as_part_of_its_block():
+    """SE's branch: in the block's box at block level (as Hu et al. 2018's Table 1 lists
+    its fc layers), its own boxes and a product at layer level, never a shortcut arc."""
+    (net,) = check_or_raise("specs/seresnet.res")
+    blocks = fold(net, level="block")
+    first = next(box for box in blocks.boxes if box.key == "b1.0")
+    assert first.label.splitlines() == [
+        "1x1 conv, 64",
+        "3x3 conv, 64",
+        "1x1 conv, 256",
+        "se: fc 16, fc 256",
+    ]
+    arcs = [a for a in blocks.arrows if a.style != "main"]
+    assert len(arcs) == len(net.blocks)  # one shortcut arc a block, none for the product
+    layers = fold(net, level="layer")
+    assert sum(box.label == "x" for box in layers.boxes) == len(net.blocks)
+    assert len([a for a in layers.arrows if a.style != "main"]) == len(net.blocks)
