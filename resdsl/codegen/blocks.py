@@ -90,7 +90,7 @@ def block_context(net: Network) -> dict[str, Any]:
             for kind in special
             if _attribute(net.spec.shortcuts[kind]) and _indexed(net.spec.shortcuts[kind])
         ],
-        "zero_pad": any(k == "pad" for k in special),
+        "helper_sources": _helper_sources(net),
         "definition": definition,
     }
 
@@ -105,9 +105,9 @@ def _doc(definition: Definition, env) -> tuple[list[str], list[str]]:
         )
         if holds:
             more += textwrap.wrap(statement.text, 92)
-    title = [
-        line for comment in definition.comments for line in (textwrap.wrap(comment, 92) or [""])
-    ] or [f"The block {definition.name}."]
+    title = list(definition.comments) or [f"The block {definition.name}."]
+    if any(len(line) > 92 for line in title):  # the author's breaks, unless a line is too long
+        title = textwrap.wrap(" ".join(title), 92)
     return title, more
 
 
@@ -165,6 +165,13 @@ def _all_lines(net: Network) -> list[str]:
         if _attribute(definition) and _indexed(definition):
             found += [line for line in function_context(definition)["lines"]]
     return found
+
+
+def _helper_sources(net: Network) -> list[str]:
+    """The helper classes the network's ops name (option A's ``ZeroPadShortcut``, BiT's
+    ``StdConv2d``, ...), each once, as their ops write them (``Op.helper_source``)."""
+    found = dict.fromkeys(n.op.helper_source for n in net.nodes if n.op.helper_source)
+    return [source.rstrip("\n") for source in found]
 
 
 def _nested(body: Body, net: Network) -> list[Definition]:

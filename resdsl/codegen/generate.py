@@ -263,7 +263,10 @@ def render(network: Network, *, command: str | None = None) -> str:
         sha256=sha,
         block=block,
         net=net,
-        uses_flatten=any(node.op.flattens for node in network.nodes),
+        # what the module's own lines and its helpers call: torch.flatten, F.pad ...
+        uses_torch=any(node.op.flattens for node in network.nodes)
+        or any("torch." in source for source in block["helper_sources"]),
+        uses_functional=any("F." in source for source in block["helper_sources"]),
         exports=[*exports, name],
         factory_doc=f"The {name} network of {_comment(spec)}, with a fresh initialisation.",
         factory_kwargs=f"Keywords go to `{net_cls}`: {kwargs}.",

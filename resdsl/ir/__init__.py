@@ -1,8 +1,7 @@
-"""The IR and its passes: a resolved network lowered to its ops, shaped, checked and counted.
+"""The IR and its passes: a resolved network lowered to a graph of its ops, checked and counted.
 
-    network.py       Network and Node, the IR itself
-    lower.py         NetworkSpec -> IR (blocks expanded from their recipes: recipes.py, steps.py)
-    shapes.py        IR -> IR, every node's output shape
+    network.py       Network (its description, blocks, and its networkx.DiGraph) and Node
+    lower.py         NetworkSpec -> IR: the elaborated blocks wired, each node shaped as laid
     validate.py      IR -> diagnostics
     costs.py         IR -> NetworkStats (params, multiply-adds, saved activations)
 

@@ -270,7 +270,28 @@ class _Checker:
     def error(self, span: Span, message: str) -> None:
         self.found.append(Diagnostic(span, f"block {self.d.name}: {message}"))
 
+    def _dotted(self) -> None:
+        """A dotted layer name (``downsample.0``) is an item of an ``nn.Sequential``, which a
+        shortcut block is; in a block of other layers it would name a module that is not there."""
+        layers = list(_layers(self.d.body))
+        dotted = [layer for layer in layers if layer.label and "." in layer.label.text]
+        containers = {layer.label.text.split(".")[0] for layer in layers if layer.label}
+        sequential = len(containers) == 1 and all(
+            layer.label
+            and layer.label.text.count(".") == 1
+            and layer.label.text.split(".")[1].isdigit()
+            for layer in layers
+        )
+        if dotted and not sequential:
+            first = dotted[0].label
+            self.error(
+                first.span,
+                f"{first.text} names a layer of a module {first.text.split('.')[0]}: write that "
+                "module as a block of its own and use it here by name",
+            )
+
     def run(self) -> list[Diagnostic]:
+        self._dotted()
         for param in self.d.params:
             name = param.name.text
             if name in self.known:

@@ -157,3 +157,12 @@ def test_language_md_shows_the_family_example_as_tested():
     )
     for line in lines:
         assert line in doc and line in example
+
+
+def test_language_md_shows_the_blocks_example_as_tested():
+    """docs/language.md's blocks example is the golden file, and it checks."""
+    doc = (ROOT / "docs" / "language.md").read_text()
+    example = (ROOT / "tests" / "golden" / "language" / "blocks.res").read_text()
+    assert f"```\n{example}```" in doc
+    names = [net.name for net in check_or_raise(ROOT / "tests/golden/language/blocks.res")]
+    assert names == ["se_resnet20", "resnext20"]
