@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/fuzz.py --specs 10000 --seed 0
 
-Seeds are the bundled specs, the golden wrong specs and the language examples. Each spec
+Seeds are the bundled specs (SE-ResNet-50's and ECA-ResNet-50d's with their block
+definitions), the golden wrong specs, the language examples and the prelude. Each spec
 tried is a seed with one to three mutations (tokens deleted, repeated, swapped, spliced from
 another seed; numbers made huge; names made hostile; arithmetic nested; lines repeated by
 the thousand; line ends, a byte order mark, control bytes, Latin-1; hostile ``use`` paths:
@@ -64,6 +65,7 @@ SEEDS = sorted(
         *(ROOT / "specs").glob("*.res"),
         *(ROOT / "tests" / "golden" / "errors").glob("*.res"),
         *(ROOT / "tests" / "golden" / "language").glob("*.res"),
+        ROOT / "resdsl" / "lang" / "prelude.res",  # block definitions, and the shortcuts'
     ]
 )
 TOKEN = re.compile(rb"\s+|\w+|[^\w\s]")
@@ -73,7 +75,11 @@ FLOOD = 64 * 1024
 VOCABULARY = [
     *(b"use network input classes block shortcut stem head stage with stride on expansion "
       b"zero init padding conv maxpool avgpool fc basic bottleneck A B C none x".split()),
-    *b"{ } ( ) , : = + - * #".split(),
+    # the words of block definitions
+    *(b"let require doc branch add multiply concat shortcut here if else and or not max min "
+      b"log2 as after before bias ceil sigmoid gn conv1d stdconv blurpool droppath dropout pad "
+      b"bn relu planes stride channels se deep".split()),
+    *b"{ } ( ) , : = + - * / % == != < <= > >= . #".split(),
     b'"', b"3x3", b"3x224x224", b"0", b"1", b"n", b"\n",
 ]  # fmt: skip
 NUMBERS = [b"0", b"-1", b"1048576", b"1048577", b"99999999999", b"7" * 21, b"1" * 5000]

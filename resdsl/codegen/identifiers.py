@@ -10,6 +10,7 @@ the caller.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 from resdsl.diagnostics import Diagnostic, ResdslError, Span
@@ -64,9 +65,13 @@ def integer(value: object, span: Span) -> int:
 
 
 def literal_op(op: Op, span: Span) -> Op:
-    """``op``, once every parameter is an int or a pair of ints: only those reach the source."""
+    """``op``, once every parameter is a number or a flag (an int, a pair of ints, a finite
+    float such as an eps or a probability, a bool such as a pool's ``ceil_mode``): only those
+    reach the source, never a string a spec could smuggle code in."""
     for field in dataclasses.fields(op) if dataclasses.is_dataclass(op) else ():
         value = getattr(op, field.name)
         for part in value if isinstance(value, tuple) else (value,):
+            if type(part) is bool or (type(part) is float and math.isfinite(part)):
+                continue
             integer(part, span)
     return op

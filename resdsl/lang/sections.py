@@ -129,9 +129,12 @@ def _named(items: list[tuple[str, ops.Op, Span]], preact: bool) -> tuple[Layer, 
                 layers.append(Layer("bn1", ops.BatchNorm(op.out_channels), span))  # type: ignore[attr-defined]
                 layers.append(Layer("relu", ops.ReLU(), span))
         else:
-            counts[kind] = counts.get(kind, 0) + 1
-            number = "" if counts[kind] == 1 else str(counts[kind])
-            layers.append(Layer(f"{kind}{number}", op, span))
+            # A stem's average pool is `pool`: `avgpool` is the head's global one, and a module
+            # of the generated network has one name.
+            word = "pool" if kind == "avgpool" else kind
+            counts[word] = counts.get(word, 0) + 1
+            number = "" if counts[word] == 1 else str(counts[word])
+            layers.append(Layer(f"{word}{number}", op, span))
     return tuple(layers)
 
 

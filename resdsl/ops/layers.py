@@ -74,12 +74,6 @@ class Conv(Window):
     keeps_input: ClassVar[bool] = True  # for the weight gradient
     lowers: ClassVar[bool] = True
 
-    def __post_init__(self) -> None:
-        # NOTE: ``bias`` is held as the int 0 or 1 (equal to False and True, and hashing the
-        # same): the compiler admits only int parameters into generated source
-        # (resdsl.codegen.identifiers.literal_op), and a bool is not one to it.
-        object.__setattr__(self, "bias", int(self.bias))
-
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         size = self.window(inputs[0])
         return None if size is None else (self.out_channels, *size)

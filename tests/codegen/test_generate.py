@@ -21,6 +21,7 @@ import pytest
 
 from resdsl.codegen import CodegenError, compile_specs, generate, render
 from resdsl.codegen.format import ruff_binary
+from resdsl.ir.costs import network_stats
 from resdsl.ir.network import with_nodes
 from resdsl.ops import BatchNorm, Op
 from resdsl.pipeline import check_or_raise
@@ -325,3 +326,22 @@ def test_torch_compile_runs_on_the_cpu():
     compiled = torch.compile(net)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), net(x), rtol=1e-4, atol=1e-4)
+
+
+def test_a_stem_average_pool_compiles_and_builds_what_it_counts(tmp_path):
+    """A stem's `avgpool 2x2, stride 2` checked and counted but did not compile (its ceil_mode
+    flag was refused as a literal), and took the head's module name `avgpool`."""
+    spec = tmp_path / "pool.res"
+    spec.write_text(
+        "network pooled { input 3x32x32 classes 10 stem { conv 3x3, 16 avgpool 2x2, stride 2 }"
+        " stage 1 x 16 head { avgpool fc } }\n"
+    )
+    (net,) = check_or_raise(spec)
+    source = generate(net)
+    assert "self.pool = nn.AvgPool2d(kernel_size=2, stride=2, padding=1)" in source
+    assert "self.avgpool = nn.AdaptiveAvgPool2d((1, 1))" in source
+    import resdsl
+
+    model = resdsl.build(spec)
+    assert count(model) == network_stats(net).params
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
