@@ -18,13 +18,11 @@ HELPED = [
 ]
 
 
-def test_option_a_s_class_is_the_template_s_text() -> None:
-    template = (ROOT / "resdsl/codegen/templates/module.py.jinja").read_text()
-    start = template.index("class ZeroPadShortcut(nn.Module):")
-    end = template.index("{% endif %}", start)
-    assert ops.ZeroPad.helper_source == template[start:end]
-    # and what the compiler wrote from it into a network with option A
+def test_option_a_s_class_is_what_the_compiler_writes() -> None:
+    # the generated modules of option A networks hold it, character for character (it was the
+    # template's own text before codegen took it from the op)
     assert ops.ZeroPad.helper_source in (ROOT / "generated/resnet20.py").read_text()
+    assert "ZeroPadShortcut" not in (ROOT / "resdsl/codegen/templates/module.py.jinja").read_text()
 
 
 @pytest.mark.parametrize("op", HELPED, ids=lambda op: op.kind)
