@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from resdsl import ops
+from resdsl.codegen.identifiers import error_at
 from resdsl.codegen.symbolic import Sym, Term, condition, term
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition
@@ -147,6 +148,12 @@ class _Walker:
             return
         word = layer.op.text
         name = layer.label.text if layer.label else word
+        if "." in name:  # a Sequential's item: a stem written as a block, or a shortcut
+            raise error_at(
+                layer.label.span,  # type: ignore[union-attr]
+                f"resdsl compile cannot emit {name} as an attribute of class {self.d.cls}: "
+                "items of a Sequential are a stem's or a shortcut's",
+            )
         source, target = self.current, branch or "out"
         if word in self.blocks:
             self._nested(layer, name, source, target)

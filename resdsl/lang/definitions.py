@@ -94,6 +94,11 @@ class Definition:
         return found
 
     @cached_property
+    def projects_via(self) -> str | None:
+        """The block its shortcut projects with (``shortcut via NAME``), if it says one."""
+        return next((st.block.text for st in self.body if isinstance(st, s.ShortcutVia)), None)
+
+    @cached_property
     def reads_here(self) -> bool:
         """Whether it says where a working shortcut reads (``shortcut here``)."""
         return any(isinstance(st, s.ShortcutHere) for st in self.body)
@@ -201,6 +206,9 @@ def _expand(item: s.BlockDerivation, base: Definition, found: list) -> Definitio
         params[index] = replace(params[index], default=value)
     body = list(base.body)
     for insertion in item.insertions:
+        if isinstance(insertion, s.ShortcutVia):  # the base's own `shortcut via`, replaced
+            body = [st for st in body if not isinstance(st, s.ShortcutVia)] + [insertion]
+            continue
         labels = [st.label.text for st in body if isinstance(st, s.BlockLayer) and st.label]
         anchor = insertion.anchor.text
         if anchor not in labels:
@@ -271,24 +279,21 @@ class _Checker:
         self.found.append(Diagnostic(span, f"block {self.d.name}: {message}"))
 
     def _dotted(self) -> None:
-        """A dotted layer name (``downsample.0``) is an item of an ``nn.Sequential``, which a
-        shortcut block is; in a block of other layers it would name a module that is not there."""
-        layers = list(_layers(self.d.body))
-        dotted = [layer for layer in layers if layer.label and "." in layer.label.text]
-        containers = {layer.label.text.split(".")[0] for layer in layers if layer.label}
-        sequential = len(containers) == 1 and all(
-            layer.label
-            and layer.label.text.count(".") == 1
-            and layer.label.text.split(".")[1].isdigit()
-            for layer in layers
-        )
-        if dotted and not sequential:
-            first = dotted[0].label
-            self.error(
-                first.span,
-                f"{first.text} names a layer of a module {first.text.split('.')[0]}: write that "
-                "module as a block of its own and use it here by name",
-            )
+        """A dotted layer name is an item of an ``nn.Sequential`` (``downsample.0``, a shortcut
+        block's; ``conv1.3``, a deep stem's). Any other (``se.fc1``) would name a layer of a
+        module that is not there."""
+        for layer in _layers(self.d.body):
+            label = layer.label
+            if label is None or "." not in label.text:
+                continue
+            container, _, item = label.text.partition(".")
+            if not item.isdecimal():
+                self.error(
+                    label.span,
+                    f"{label.text} names a layer of a module {container}: write that "
+                    "module as a block of its own and use it here by name",
+                )
+                return
 
     def run(self) -> list[Diagnostic]:
         self._dotted()
@@ -327,6 +332,8 @@ class _Checker:
                 current = self._branch(statement, current)
             elif isinstance(statement, s.Merge):
                 current = self._merge(statement, current, top)
+            elif isinstance(statement, s.ShortcutVia):
+                self._via(statement)
             elif isinstance(statement, s.ShortcutHere):
                 if not top or self.here is not None or self.residual is not None:
                     self.error(
@@ -336,6 +343,17 @@ class _Checker:
                     )
                 self.here = statement
         return current
+
+    def _via(self, via: s.ShortcutVia) -> None:
+        name = via.block.text
+        if name not in self.blocks:
+            hint = did_you_mean(name, list(self.blocks))
+            self.error(via.block.span, f"unknown block {name}{hint}")
+        elif self.blocks[name].param("out_planes") is None:
+            self.error(
+                via.block.span,
+                f"block {name} takes no out_planes, so it cannot project a shortcut",
+            )
 
     def _layer(self, layer: s.BlockLayer, current: str) -> str:
         word = layer.op.text

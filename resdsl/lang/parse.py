@@ -485,6 +485,10 @@ class _Build(Transformer):
         names = tuple(self._name(operand) for operand in operands)
         return s.Merge(str(keyword), names, _span(self.path, keyword))  # type: ignore[arg-type]
 
+    def shortcut_via(self, meta, children):
+        keyword, name = children
+        return s.ShortcutVia(self._name(name), _span(self.path, keyword))
+
     def shortcut_here(self, meta, children):
         return s.ShortcutHere(_span(self.path, children[0]))
 

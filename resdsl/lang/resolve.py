@@ -204,7 +204,9 @@ def _describe(
     channels = shape[0]
     stem: tuple = ()
     if stem_section is not None:
-        stem, channels = stem_layers(stem_section, channels, scope, preact, dict(defs.stems))
+        stem, channels = stem_layers(
+            stem_section, channels, scope, preact, dict(defs.stems), defs.blocks
+        )
     shortcuts = shortcut_blocks(shortcut or "B", block.definition, defs)
     infos, channels = _stages(stages, block, shortcut or "B", shortcuts, defs, channels, scope)
     head = ()

@@ -44,9 +44,14 @@ def stem_layers(
     scope: Scope,
     preact: bool = False,
     stems: Mapping[str, s.StemDef] | None = None,
+    blocks: Mapping | None = None,
 ) -> tuple[tuple[Layer, ...], int]:
     """The stem's ops in order with their module names, and the channels it ends with.
-    ``stems`` are the named stems (``stem deep``: the prelude's and the program's)."""
+    ``stems`` are the named stems (``stem deep``: the prelude's and the program's); a stem may
+    also name a block (``blocks``), whose layers are the stem's under their own names."""
+    name = section.preset
+    if name is not None and name.text not in (stems or {}) and name.text in (blocks or {}):
+        return _block_stem(blocks[name.text], name, channels, scope, blocks)  # type: ignore[index]
     if section.preset is None:
         written = section.layers
     else:
@@ -71,6 +76,24 @@ def stem_layers(
                 f"unknown stem layer {kind}; expected conv, maxpool or avgpool{hint}",
             )
     return _named(items, preact), channels
+
+
+def _block_stem(definition, name: s.Name, channels: int, scope: Scope, blocks):
+    """A stem written as a block (``stem rs_stem``, ``block rs_stem { conv1.0: conv 3x3, 32,
+    stride 2 ... maxpool.0: conv 3x3, 64, stride 2 ... }``): its layers in order, named as the
+    block names them (a stem whose norm is not batch norm, or whose pool is a convolution), at
+    the span of the line that names it. A stem is one chain: no branch, no merge."""
+    from resdsl.lang.elaborate import Unmet, elaborate
+
+    try:
+        made = elaborate(definition, {"channels": channels}, blocks)
+    except Unmet as unmet:
+        scope.error(name.span, unmet.message)
+        return (), channels
+    if any(piece.inputs != (index - 1,) for index, piece in enumerate(made.pieces)):
+        scope.error(name.span, f"block {definition.name} is not one chain of layers, as a stem is")
+        return (), channels
+    return tuple(Layer(piece.path, piece.op, name.span) for piece in made.pieces), made.channels
 
 
 def _preset(name: s.Name, scope: Scope, stems: Mapping[str, s.StemDef]) -> tuple[s.Layer, ...]:

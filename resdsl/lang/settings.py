@@ -196,7 +196,9 @@ def shortcut_blocks(
     """The blocks a network's shortcuts are built from: option A pads (``zero_pad``); B and C
     project with ``projection`` (a pre-activation unit with ``preact_projection``: the next
     unit's BN follows); D with ``avg_down_projection`` (ResNet-D)."""
-    if definition.preactivated:
+    if definition.projects_via is not None:  # the block's own: `shortcut via NAME`
+        projection = definition.projects_via
+    elif definition.preactivated:
         projection = "preact_projection"
     else:
         projection = "avg_down_projection" if option == "D" else "projection"
@@ -242,6 +244,8 @@ def check_pairing(
     """The block kinds that some shortcut options do not fit."""
     if block is None or shortcut is None or not block.definition.preactivated:
         return
+    if block.definition.projects_via is not None and shortcut == "D":
+        return  # the block projects with its own block, pooled or not
     where = settings[s.Shortcut].span if s.Shortcut in settings else settings[s.Block].span
     if shortcut == "none":
         scope.error(

@@ -339,7 +339,16 @@ class ShortcutHere:
     span: Span
 
 
-BodyStatement = BlockLayer | Let | Require | Doc | Branch | Merge | ShortcutHere
+@dataclass(frozen=True)
+class ShortcutVia:
+    """``shortcut via gn_projection``: the block that projects this block's shortcut where the
+    network's option projects (B, C, D), instead of the prelude's."""
+
+    block: Name
+    span: Span
+
+
+BodyStatement = BlockLayer | Let | Require | Doc | Branch | Merge | ShortcutHere | ShortcutVia
 
 
 @dataclass(frozen=True)
@@ -366,13 +375,14 @@ class Insertion:
 
 @dataclass(frozen=True)
 class BlockDerivation:
-    """``block se_bottleneck as SEBottleneck = bottleneck(stride_on = 3x3) with se after bn3``."""
+    """``block se_bottleneck as SEBottleneck = bottleneck(stride_on = 3x3) with se after bn3``;
+    ``with shortcut via conv_projection`` sets (or replaces) the block that projects."""
 
     name: Name
     cls: Name | None
     base: Name
     arguments: tuple[tuple[Name, Value], ...]
-    insertions: tuple[Insertion, ...]
+    insertions: tuple[Insertion | ShortcutVia, ...]
     comments: tuple[str, ...]
     span: Span
 

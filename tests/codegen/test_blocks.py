@@ -57,3 +57,80 @@ def test_a_dotted_name_outside_a_sequential_is_refused(tmp_path):
         "own and use it here by name"
     )
     assert (diagnostic.span.line, diagnostic.span.column) == (1, 31)
+
+
+# A block that chooses its own projection (`shortcut via`) and a stem written as a block, its
+# modules named as the block names them (timm's ResNet-RS replaces the stem's max pool with a
+# strided convolution: `maxpool.0`).
+VIA = """
+block conv_projection(in_planes, out_planes, stride = 1) {
+    downsample.0: conv 3x3, out_planes, stride stride
+    downsample.1: bn
+}
+block wide_basic as WideBasicBlock = basic with shortcut via conv_projection
+block rs_stem {
+    conv1.0: conv 3x3, 16, stride 2
+    conv1.1: bn
+    conv1.2: relu
+    conv1.3: conv 3x3, 32
+    bn1: bn
+    act1: relu
+    maxpool.0: conv 3x3, 32, stride 2
+    maxpool.1: bn
+    maxpool.2: relu
+}
+network tiny {
+    input 3x64x64
+    classes 10
+    stem rs_stem
+    block wide_basic
+    shortcut B
+    stage 1 x 32
+    stage 1 x 64, stride 2
+    head { avgpool fc }
+}
+"""
+
+
+def test_a_block_s_own_projection_and_a_stem_written_as_a_block(tmp_path):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(VIA)
+    (net,) = check_or_raise(spec)
+    assert [n.path for n in net.nodes if n.section == "stem"] == [
+        *(f"conv1.{i}" for i in range(4)), "bn1", "act1", "maxpool.0", "maxpool.1", "maxpool.2",
+    ]  # fmt: skip
+    model = resdsl.build(spec).eval()
+    shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    assert shapes["maxpool.0.weight"] == (32, 32, 3, 3)
+    assert shapes["layer2.0.downsample.0.weight"] == (64, 32, 3, 3)  # 3x3, not the prelude's 1x1
+    assert sum(p.numel() for p in model.parameters()) == resdsl.stats(spec).params
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 10)
+    assert "def conv_projection(in_planes: int, out_planes: int" in generate(net)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("shortcut via conv_projection", "shortcut via nope"), "unknown block nope"),
+        (
+            ("shortcut via conv_projection", "shortcut via rs_stem"),
+            "block rs_stem takes no out_planes, so it cannot project a shortcut",
+        ),
+        (("    act1: relu\n", "    branch b { relu }\n    add b\n"), "not one chain of layers"),
+    ],
+)
+def test_what_a_block_stem_or_a_projection_gets_wrong(tmp_path, change, message):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(VIA.replace(*change))
+    problems = [d.message for d in resdsl.check(spec).diagnostics]
+    assert any(message in m for m in problems), problems
+
+
+def test_a_sequential_item_in_a_stage_block_is_refused_by_the_compiler(tmp_path):
+    from resdsl.codegen.identifiers import CodegenError
+
+    spec = tmp_path / "tiny.res"
+    spec.write_text(VIA.replace("basic with", "basic with se.0: relu after bn1,"))
+    (net,) = check_or_raise(spec)
+    with pytest.raises(CodegenError, match=r"cannot emit se\.0 as an attribute of class"):
+        generate(net)
