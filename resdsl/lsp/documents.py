@@ -1,0 +1,173 @@
+"""The open documents and what the front end makes of each: the server's whole state.
+
+    >>> docs = Documents()
+    >>> (first,) = docs.update("specs/resnet18.res", open("specs/resnet18.res").read())
+    >>> first.checked.ok, [net.name for net in first.checked.networks]
+    (True, ['resnet18'])
+    >>> [a.path for a in docs.update("specs/cifar.res", "network broken {")]
+    ['specs/cifar.res']
+
+A document is checked when it is opened and on every change, with the unsaved text of every
+other open document: ``resnet1202.res`` uses ``cifar.res``, so an edit of ``cifar.res`` in the
+editor re-checks both, the edited file first, and what ``resnet1202.res`` says reflects the
+edit before it is saved. Nothing else is re-checked, and nothing is written anywhere.
+
+NOTE: unsaved files. The front end reads a used file from disk (``load(path, text)`` takes
+the text of the root only), so this module loads a program with the loader's table of given
+texts filled in for every open document (:func:`load_open`), then hands it to the rest of
+the pipeline (:func:`resdsl.pipeline.check_program`). That table is the loader's private
+``given``; a ``load(..., overlays=...)`` in the front end would make this public.
+
+NOTE: paths. A document is checked under its path relative to the server's working directory
+where it lies below it (VS Code starts the server in the workspace folder), so that messages
+name files as ``resdsl check`` run there does (``specs/cifar.res:12:5``); elsewhere under its
+absolute path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from resdsl.lang import syntax as s
+from resdsl.lang.load import Definition, Program, _Loader
+from resdsl.lsp.text import Text
+from resdsl.pipeline import Checked, check_program
+
+
+def key(path: str) -> str:
+    """A path as a key: absolute and normalised, so ``specs/../specs/cifar.res`` and the
+    editor's ``/work/specs/cifar.res`` are the same file."""
+    return os.path.normpath(os.path.abspath(path))
+
+
+def shown(path: str) -> str:
+    """The name a file goes by in messages: relative to the working directory where it lies
+    below it, else absolute."""
+    absolute = key(path)
+    relative = os.path.relpath(absolute, os.getcwd())
+    return absolute if relative.startswith("..") else relative
+
+
+def uri(path: str) -> str:
+    """The ``file:`` URI of a file as the front end names it."""
+    return Path(key(path)).as_uri()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One version of one document and everything the front end says about it."""
+
+    path: str  # as the front end knows it (see shown())
+    text: Text
+    version: int | None
+    checked: Checked
+    # Every network visible from the document: the program's, or, while the document does not
+    # parse, those of its last version that did (completion and go-to-definition use them).
+    definitions: Mapping[str, Definition] = field(hash=False)
+    cache: dict[Any, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The keys of every file this check read, its own included."""
+        return frozenset(key(path) for path in (self.path, *self.checked.sources))
+
+    @property
+    def tree(self) -> s.SourceFile | None:
+        """The document's syntax tree, or None while it does not parse."""
+        return next((f for f in self.checked.program.files if f.path == self.path), None)
+
+    def uses(self) -> dict[str, tuple[str, s.Use]]:
+        """Each used file (as the loader names it) -> the file that uses it first and the
+        ``use`` that does."""
+        found: dict[str, tuple[str, s.Use]] = {}
+        for file in self.checked.program.files:
+            for item in file.items:
+                if isinstance(item, s.Use):
+                    found.setdefault(str(Path(file.path).parent / item.path), (file.path, item))
+        return found
+
+    def via(self, path: str) -> s.Use | None:
+        """The ``use`` of this document through which ``path`` was read, or None."""
+        uses, seen = self.uses(), set()
+        while path in uses and path not in seen:
+            seen.add(path)
+            parent, use = uses[path]
+            if parent == self.path:
+                return use
+            path = parent
+        return None
+
+
+class _Given(dict):
+    """The loader's table of given texts, looked up by key() rather than as written."""
+
+    def pop(self, path, default=None):
+        return super().pop(key(path), default)
+
+
+def load_open(path: str, text: str, unsaved: Mapping[str, str]) -> Program:
+    """Load ``path`` with ``text`` as its source and ``unsaved`` (key -> text) standing in for
+    the files on disk of the same name, as :func:`resdsl.lang.load.load` does for one."""
+    loader = _Loader()
+    loader.given = _Given({**unsaved, key(path): text})
+    loader.load(path)
+    own = tuple(n for n, d in loader.definitions.items() if d.span.file == path)
+    return Program(
+        root=path,
+        files=tuple(loader.files),
+        definitions=loader.definitions,
+        own=own,
+        diagnostics=tuple(loader.diagnostics),
+        sources=loader.sources,
+    )
+
+
+class Documents:
+    """The open documents by key, and their latest analyses."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.versions: dict[str, int | None] = {}
+        self.analyses: dict[str, Analysis] = {}
+
+    def get(self, path: str) -> Analysis | None:
+        return self.analyses.get(key(path))
+
+    def update(self, path: str, text: str, version: int | None = None) -> Iterator[Analysis]:
+        """Take the new text of an open document; re-check it, then every open document that
+        read it, each yielded as soon as it is checked."""
+        changed = key(path)
+        self.texts[changed] = text
+        self.versions[changed] = version
+        yield self._analyse(changed)
+        yield from self._dependents(changed)
+
+    def close(self, path: str) -> Iterator[Analysis]:
+        """Forget a closed document; what read it reads it from disk again."""
+        closed = key(path)
+        for table in (self.texts, self.versions, self.analyses):
+            table.pop(closed, None)
+        yield from self._dependents(closed)
+
+    def _dependents(self, changed: str) -> Iterator[Analysis]:
+        for other, analysis in list(self.analyses.items()):
+            if other != changed and changed in analysis.reads and other in self.texts:
+                yield self._analyse(other)
+
+    def _analyse(self, path: str) -> Analysis:
+        text = self.texts[path]
+        name = shown(path)
+        unsaved = {p: t for p, t in self.texts.items() if p != path}
+        checked = check_program(load_open(name, text, unsaved))
+        definitions: Mapping[str, Definition] = checked.program.definitions
+        previous = self.analyses.get(path)
+        parsed = any(f.path == name for f in checked.program.files)
+        if not parsed and previous is not None:
+            definitions = {**previous.definitions, **definitions}
+        analysis = Analysis(name, Text.of(text), self.versions.get(path), checked, definitions)
+        self.analyses[path] = analysis
+        return analysis
