@@ -25,7 +25,8 @@ from lsprotocol import types
 from resdsl.lsp.diagnostics import SOURCE
 from resdsl.lsp.documents import Analysis
 
-_HINT = re.compile(r"did you mean ([A-Za-z_][A-Za-z0-9_]*)\?$")
+# "...; did you mean basic?", maybe followed by " (in resnet20, with n=3)".
+_HINT = re.compile(r"; did you mean ([A-Za-z_][A-Za-z0-9_]*)\?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -34,7 +35,7 @@ def code_actions(
 ) -> list[types.CodeAction]:
     """A quick fix for each of ``diagnostics`` (those the editor sends for a range) that
     has one."""
-    actions = []
+    actions: dict[tuple, types.CodeAction] = {}  # one per edit: a family's error repeats
     for diagnostic in diagnostics:
         if diagnostic.source not in (None, SOURCE):
             continue
@@ -50,13 +51,15 @@ def code_actions(
             continue
         replacement = hint.group(1)
         edit = types.TextEdit(range=where, new_text=replacement)
-        actions.append(
-            types.CodeAction(
-                title=f"Replace {written} with {replacement}",
-                kind=types.CodeActionKind.QuickFix,
-                diagnostics=[diagnostic],
-                edit=types.WorkspaceEdit(changes={uri: [edit]}),
-                is_preferred=True,
-            )
+        same = (where.start.line, where.start.character, where.end.character, replacement)
+        if same in actions:
+            actions[same].diagnostics.append(diagnostic)  # type: ignore[union-attr]
+            continue
+        actions[same] = types.CodeAction(
+            title=f"Replace {written} with {replacement}",
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic],
+            edit=types.WorkspaceEdit(changes={uri: [edit]}),
+            is_preferred=True,
         )
-    return actions
+    return list(actions.values())

@@ -16,10 +16,11 @@ fits is offered: a block kind after ``block``, a shortcut option after ``shortcu
 stem after ``stem``, a layer at the start of a line of a stem or head, a network after
 ``network NAME =``, and the ``.res`` files beside the document after ``use``.
 
-If the text before the cursor does not parse (a mistake further up), the parse starts
-again at the last top-level ``network`` or ``use`` before the cursor, then the one before
-that; if those fail too, the
-keywords that start a statement are offered, so the answer is never empty-handed.
+If the text before the cursor does not parse (a mistake further up, or a line left half
+written), the parse starts again at the last top-level ``network`` or ``use`` before the
+cursor, then at the one before that, then on the cursor's line alone behind the openers of
+the braces around it (``network _ {``, ``stem {``); if all of those fail, the keywords that
+start a statement are offered, so the answer is never empty-handed.
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def completion(
 def _parse(text: str):
     """(terminals acceptable next, the tokens read, the owner of each open brace), or None."""
     tops = [m.start() for m in _TOP_LEVEL.finditer(text)]
-    for start in (0, *reversed(tops[-2:])):  # at most three parses
+    attempts = [text, *(text[start:] for start in reversed(tops[-2:])), _enclosing(text)]
+    for attempt in attempts:  # at most four parses
         try:
-            interactive = parser().parse_interactive(text[start:])
+            interactive = parser().parse_interactive(attempt)
             tokens: list[Token] = []
             owners: list[str] = []  # STEM, HEAD or NAME (a network's body), innermost last
             for token in interactive.iter_parse():
@@ -82,6 +84,29 @@ def _parse(text: str):
         except (LarkError, RecursionError):
             continue
     return None
+
+
+_LEXEME = re.compile(r'#[^\n]*|"[^"\n]*"?|[A-Za-z_][A-Za-z0-9_]*|\S')
+_OPENERS = {"stem": "stem {\n", "head": "head {\n"}
+
+
+def _enclosing(text: str) -> str:
+    """The cursor's line behind the openers of the braces around it (``network _ {``,
+    ``stem {``), as read without the parser: what the parser can take where the text before
+    the line does not parse."""
+    before, _, line = text.rpartition("\n")
+    opened: list[str] = []
+    previous = ""
+    for lexeme in _LEXEME.findall(before):
+        if lexeme == "{":
+            opened.append(_OPENERS.get(previous, "network _ {\n"))
+        elif lexeme == "}" and opened:
+            opened.pop()
+        if not lexeme.startswith("#"):
+            previous = lexeme
+    if opened and opened[0] != "network _ {\n":
+        opened.insert(0, "network _ {\n")
+    return "".join(opened) + line
 
 
 def _keywords(accepts) -> list[str]:
@@ -113,7 +138,7 @@ def _names(
         defining = str(tokens[-2])
         return [
             _item(name, _KIND.Class, "network")
-            for name in sorted(analysis.definitions)
+            for name in sorted(analysis.names)
             if name != defining
         ]
     starts_layer = last in ("LBRACE", "INT", "DIMS", "NAME", "RPAR")

@@ -11,8 +11,8 @@ defined (the base of ``network r = cifar_resnet(n=3)``, in this file or a used o
     True
 
 The ``use`` line is read from the text, so it answers while the document does not parse; a
-name is looked up among the networks the document sees (those of its last version that
-parsed, while it does not).
+name is looked up among the networks the document sees
+(:func:`~resdsl.lsp.documents.visible_names`, which also answers while it does not).
 """
 
 from __future__ import annotations
@@ -44,10 +44,9 @@ def definition(analysis: Analysis, line: int, character: int, encoding: str = "u
     word = analysis.text.word_at(line, column)
     if word is None:
         return None
-    defined = analysis.definitions.get(word[0])
-    if defined is None:
+    span = analysis.names.get(word[0])
+    if span is None:
         return None
-    span = defined.name.span
     source = analysis.checked.sources.get(span.file)
     text = Text.of(source) if source is not None else analysis.text
     if key(span.file) == key(analysis.path):

@@ -27,13 +27,15 @@ absolute path.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from resdsl.diagnostics import Span
 from resdsl.lang import syntax as s
-from resdsl.lang.load import Definition, Program, _Loader
+from resdsl.lang.load import Program, _Loader, load, refuse_use
 from resdsl.lsp.text import Text
 from resdsl.pipeline import Checked, check_program
 
@@ -65,9 +67,8 @@ class Analysis:
     text: Text
     version: int | None
     checked: Checked
-    # Every network visible from the document: the program's, or, while the document does not
-    # parse, those of its last version that did (completion and go-to-definition use them).
-    definitions: Mapping[str, Definition] = field(hash=False)
+    # Every network the document sees -> the span of its name (see visible_names()).
+    names: Mapping[str, Span] = field(hash=False)
     cache: dict[Any, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
@@ -100,6 +101,35 @@ class Analysis:
                 return use
             path = parent
         return None
+
+
+_USE = re.compile(r'^\s*use\s+"([^"\n]*)"')
+_NETWORK = re.compile(r"^\s*network\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def visible_names(
+    path: str, text: Text, checked: Checked, unsaved: Mapping[str, str]
+) -> dict[str, Span]:
+    """Each network a document sees -> the span of its name: the program's definitions; while
+    the document does not parse, what its ``network NAME`` and ``use "FILE"`` lines say, read
+    line by line (the used files loaded on their own), so that completion and
+    go-to-definition still know the names while a line is half written."""
+    if any(f.path == path for f in checked.program.files):
+        return {n: d.name.span for n, d in checked.program.definitions.items()}
+    own: dict[str, Span] = {}
+    used: dict[str, Span] = {}
+    for number, line in enumerate(text.lines, start=1):
+        if found := _NETWORK.match(line):
+            start, end = found.span(1)
+            own.setdefault(found.group(1), Span(path, number, start + 1, number, end + 1))
+        elif (found := _USE.match(line)) and refuse_use(found.group(1)) is None:
+            target = str(Path(path).parent / found.group(1))
+            if os.path.isfile(target):  # a regular file: never a FIFO to wait on
+                given = unsaved.get(key(target))
+                program = load(target) if given is None else load_open(target, given, unsaved)
+                for n, d in program.definitions.items():
+                    used.setdefault(n, d.name.span)
+    return {**used, **own}
 
 
 class _Given(dict):
@@ -163,11 +193,8 @@ class Documents:
         name = shown(path)
         unsaved = {p: t for p, t in self.texts.items() if p != path}
         checked = check_program(load_open(name, text, unsaved))
-        definitions: Mapping[str, Definition] = checked.program.definitions
-        previous = self.analyses.get(path)
-        parsed = any(f.path == name for f in checked.program.files)
-        if not parsed and previous is not None:
-            definitions = {**previous.definitions, **definitions}
-        analysis = Analysis(name, Text.of(text), self.versions.get(path), checked, definitions)
+        lines = Text.of(text)
+        names = visible_names(name, lines, checked, unsaved)
+        analysis = Analysis(name, lines, self.versions.get(path), checked, names)
         self.analyses[path] = analysis
         return analysis

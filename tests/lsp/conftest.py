@@ -10,6 +10,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import ROOT
+from tests.lsp.session import errors_logged
 
 # The server runs from the repository root, as an editor opened on it would start it, so that
 # its messages name files as `resdsl check` run there does.
@@ -28,4 +29,5 @@ async def client(lsp_client: LanguageClient):
     )
     await lsp_client.initialize_session(params)
     yield
+    assert errors_logged(lsp_client) == []
     await lsp_client.shutdown_session()
