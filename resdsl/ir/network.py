@@ -22,6 +22,7 @@ that adds to the IR returns a new one.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -154,3 +155,9 @@ class Network:
     def stage(self, index: int) -> StageInfo:
         """Stage ``index`` (1-based, as ``layer{index}``)."""
         return self.spec.stages[index - 1]
+
+    def _repr_html_(self) -> str:  # Jupyter: the diagram and the stats
+        return importlib.import_module("resdsl.report.notebook").network_html(self)
+
+    def _repr_svg_(self) -> str | None:  # Jupyter: the diagram alone
+        return importlib.import_module("resdsl.report.notebook").network_svg(self)
