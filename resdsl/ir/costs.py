@@ -157,6 +157,9 @@ class NetworkStats:
     def _repr_html_(self) -> str:  # Jupyter: the table of `resdsl stats`
         return importlib.import_module("resdsl.report.notebook").stats_html(self)
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython: that table as text
+        printer.text(importlib.import_module("resdsl.report.tables").render([self], "table"))
+
 
 def saved_nodes(net: Network) -> set[int]:
     """Nodes whose output autograd keeps for the backward pass (torchvision's ResNet).

@@ -161,3 +161,6 @@ class Network:
 
     def _repr_svg_(self) -> str | None:  # Jupyter: the diagram alone
         return importlib.import_module("resdsl.report.notebook").network_svg(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython: one line, not every node
+        printer.text(importlib.import_module("resdsl.report.notebook").headline(self))

@@ -52,6 +52,9 @@ class Diff:
 
         return diff_html(self)
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
 
 def diff(a: NetworkStats, b: NetworkStats) -> Table:
     """Parameters and multiply-adds of ``b`` against ``a``, stage by stage (matched by name)."""

@@ -67,6 +67,19 @@ def network_svg(net: Network) -> str | None:
     return text[text.find("<svg") :]  # without the XML prolog and doctype, to sit inline
 
 
+def headline(net: Network) -> str:
+    """One line for a network (IPython's plain-text form, the HTML's first line).
+
+    >>> import resdsl
+    >>> headline(resdsl.network("specs/cifar.res", "resnet20"))
+    'network resnet20: 20 layers, input 3x32x32, 10 classes (specs/cifar.res)'
+    """
+    return (
+        f"network {net.name}: {net.depth} layers, input {shape(net.input)}, "
+        f"{net.classes} classes ({net.file})"
+    )
+
+
 def network_html(net: Network) -> str:
     """A network's headline, its diagram (where ``dot`` is found) and its stats table."""
     stats = network_stats(net)
@@ -79,7 +92,7 @@ def network_html(net: Network) -> str:
     table = stats_html(stats)
     if svg is None:
         return f"{title}<p style='color:#a60'>{html.escape(NO_DOT)}</p>{table}"
-    figure = f"<div style='flex:0 0 auto;max-height:900px;overflow:auto'>{svg}</div>"
+    figure = f"<div style='flex:0 0 auto'>{svg}</div>"
     return (
         f"{title}<div style='display:flex;gap:24px;align-items:flex-start'>{figure}"
         f"<div>{table}</div></div>"
