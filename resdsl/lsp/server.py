@@ -54,7 +54,8 @@ class ResdslServer(LanguageServer):
     @property
     def encoding(self) -> str:
         """The position encoding agreed with the client (UTF-16 unless it offered another)."""
-        return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+        agreed = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        return getattr(agreed, "value", agreed)  # "utf-16", not "PositionEncodingKind.Utf16"
 
     def analysis(self, uri: str) -> Analysis | None:
         return self.documents.get(_path(uri))

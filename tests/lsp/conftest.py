@@ -31,3 +31,19 @@ async def client(lsp_client: LanguageClient):
     yield
     assert errors_logged(lsp_client) == []
     await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def utf8_client(lsp_client: LanguageClient):
+    """A client that counts columns in UTF-8 bytes, as some editors (Neovim, Helix) offer."""
+    general = types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf8])
+    params = types.InitializeParams(
+        capabilities=types.ClientCapabilities(general=general),
+        root_uri=ROOT.as_uri(),
+        process_id=None,
+    )
+    result = await lsp_client.initialize_session(params)
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
+    yield
+    assert errors_logged(lsp_client) == []
+    await lsp_client.shutdown_session()

@@ -196,3 +196,14 @@ async def test_shutdown_ends_the_server_cleanly(client):
     await client.shutdown_session()
     assert client._server.returncode == 0
     client.capabilities = None  # the fixture's own shutdown has nothing left to do
+
+
+async def test_columns_are_counted_in_the_encoding_the_client_chose(client, utf8_client):
+    text = 'use "é.res" use "nowhere.res"\n'
+    spec = ROOT / "specs" / "encodings.res"
+    for each, column in ((client, 16), (utf8_client, 17)):  # é: one UTF-16 unit, two bytes
+        uri = await open_file(each, spec, text)
+        first, second = each.diagnostics[uri]
+        assert first.range.start == at(0, 4)  # before the é: the same in both
+        assert second.message == "no such file: specs/nowhere.res"
+        assert second.range.start == at(0, column)
