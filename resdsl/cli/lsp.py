@@ -25,9 +25,10 @@ def lsp(stdio: bool) -> None:
     try:
         from resdsl.lsp.server import serve
     except ModuleNotFoundError as missing:
-        if missing.name not in ("pygls", "lsprotocol"):
+        package = (missing.name or "").split(".")[0]
+        if package not in ("pygls", "lsprotocol"):
             raise
         from resdsl.diagnostics import ResdslError
 
-        raise ResdslError(f"resdsl lsp needs {missing.name}: pip install 'resdsl[lsp]'") from None
+        raise ResdslError(f"resdsl lsp needs {package}: pip install 'resdsl[lsp]'") from None
     serve()

@@ -30,6 +30,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ class Analysis:
     names: Mapping[str, Span] = field(hash=False)
     cache: dict[Any, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
-    @property
+    @cached_property
     def reads(self) -> frozenset[str]:
         """The keys of every file this check read, its own included."""
         return frozenset(key(path) for path in (self.path, *self.checked.sources))

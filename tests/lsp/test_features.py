@@ -167,3 +167,13 @@ def test_the_command_and_the_server_import_neither_torch_nor_pygls_for_help():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_without_pygls_the_command_says_what_to_install():
+    code = (
+        "import sys\nsys.modules['pygls'] = None\n"
+        "sys.argv = ['resdsl', 'lsp']\nfrom resdsl.cli import main\nmain()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "Error: resdsl lsp needs pygls: pip install 'resdsl[lsp]'"
