@@ -177,3 +177,40 @@ def test_without_pygls_the_command_says_what_to_install():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.strip() == "Error: resdsl lsp needs pygls: pip install 'resdsl[lsp]'"
+
+
+def test_edits_leave_nothing_behind_in_the_protocol():
+    """pygls keeps the future of every notification it handles through a generator; the
+    server's protocol drops each once done, or a long session grows with every edit."""
+    from resdsl.lsp.server import make_server
+
+    server = make_server()
+    protocol = server.protocol
+
+    class Discard:
+        def write(self, data):
+            pass
+
+        def close(self):
+            pass
+
+    protocol.set_writer(Discard())
+
+    def send(method: str, params: dict, **extra) -> None:
+        message = {"jsonrpc": "2.0", "method": method, "params": params, **extra}
+        protocol.handle_message(protocol.structure_message(message))
+
+    send("initialize", {"processId": None, "rootUri": ROOT.as_uri(), "capabilities": {}}, id=1)
+    send("initialized", {})
+    uri = (ROOT / "specs" / "cifar.res").as_uri()
+    item = {"uri": uri, "languageId": "res", "version": 1, "text": CIFAR}
+    send("textDocument/didOpen", {"textDocument": item})
+    for version in range(2, 22):
+        text = CIFAR.replace("classes 10", f"classes {version}")
+        change = {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"text": text}],
+        }
+        send("textDocument/didChange", change)
+    assert server.documents.get(str(ROOT / "specs" / "cifar.res")).version == 21
+    assert protocol._request_futures == {}
