@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 # The CPU build of torch, pinned: an unpinned torch pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
+# The VS Code extension (its TextMate grammar is tested with npm's vscode-tmgrammar-test).
+VSCODE := editors/vscode
+
 .PHONY: demo test install install-dev graphviz lint
 
 $(BIN)/python:
@@ -15,8 +18,15 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install -q $(TORCH) -e '.[train]'
 
-install-dev: $(BIN)/python graphviz
+install-dev: $(BIN)/python graphviz $(VSCODE)/node_modules/.package-lock.json
 	$(BIN)/pip install -q $(TORCH) -e '.[dev]'
+
+# The VS Code extension's npm packages, for the TextMate grammar's scope tests
+# (tests/editors/test_vscode.py, which fails without Node.js: it is part of the suite).
+$(VSCODE)/node_modules/.package-lock.json: $(VSCODE)/package.json $(VSCODE)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(VSCODE) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm not found; install Node.js for the editor tests (tests/editors)"; fi
 
 # The real Graphviz `dot`, for `resdsl graph` to SVG/PNG (DOT output works without it).
 graphviz:

@@ -8,8 +8,8 @@ As a library (docs/api.md)::
     >>> [net.name for net in resdsl.networks("specs/cifar.res")][:2]
     ['resnet20', 'resnet32']
 
-``check``, ``networks``, ``network``, ``stats``, ``compile`` and ``build`` take a path or spec
-text (:mod:`resdsl.api`), ``import_model`` a PyTorch model; only ``build`` and ``import_model``
+``check``, ``networks``, ``network``, ``stats``, ``diff``, ``compile`` and ``build`` take a path or
+spec text (:mod:`resdsl.api`), ``import_model`` a PyTorch model; only ``build`` and ``import_model``
 import torch. ``ResdslError`` is the one exception a
 user can cause. The pipeline, one module per stage (docs/architecture.md)::
 
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 # The library functions, imported on first use: `import resdsl` (which the CLI does for
 # --version) stays as light as the diagnostics module.
-_API = ("build", "check", "compile", "import_model", "network", "networks", "stats")
+_API = ("build", "check", "compile", "diff", "import_model", "network", "networks", "stats")
 
 __all__ = ["Diagnostic", "ResdslError", "__version__", *_API]
 

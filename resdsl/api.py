@@ -47,6 +47,8 @@ from resdsl.pipeline import check as check_file
 if TYPE_CHECKING:
     from torch import nn
 
+    from resdsl.report.diff import Diff
+
 Source = str | os.PathLike[str]
 TEXT_NAME = "<string>"  # what spec text is called in diagnostics and generated headers
 
@@ -105,6 +107,19 @@ def stats(
     (11689512, 1814073344, (128, 28, 28))
     """
     return network_stats(network(source, network_name), convention or Convention())
+
+
+def diff(a: Source, b: Source, network_a: str | None = None, network_b: str | None = None) -> Diff:
+    """What changes from one network to another, stage by stage (``resdsl diff``); ``str()``
+    is its table, and a notebook shows it as an HTML table.
+
+    >>> change = diff("specs/resnet50.res", "specs/resnet50_v1_5.res")
+    >>> change.b.flops - change.a.flops
+    231211008
+    """
+    from resdsl.report.diff import Diff
+
+    return Diff(stats(a, network_a), stats(b, network_b))
 
 
 def compile(source: Source, network_name: str | None = None) -> str:

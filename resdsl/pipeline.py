@@ -42,7 +42,12 @@ class Checked:
 def check(path: str | Path, network: str | None = None, *, text: str | None = None) -> Checked:
     """Run the front half of the pipeline over one file (and the files it uses); with
     ``text``, over that source, which ``path`` names."""
-    program = load(path, text)
+    return check_program(load(path, text), network)
+
+
+def check_program(program: Program, network: str | None = None) -> Checked:
+    """The rest of :func:`check` for a program already loaded (the language server loads
+    one with the unsaved text of every file open in the editor)."""
     if program.diagnostics:  # a file that does not parse has nothing to resolve
         return Checked(program, (), _ordered(program.diagnostics), program.sources)
     resolution = resolve(program, network)

@@ -32,6 +32,7 @@ COMMANDS = {
     "graph": "resdsl.cli.graph:graph",
     "import": "resdsl.cli.import_:import_",
     "ir": "resdsl.cli.ir:ir",
+    "lsp": "resdsl.cli.lsp:lsp",
     "stats": "resdsl.cli.stats:stats",
     "train": "resdsl.cli.train:train",
 }
@@ -89,6 +90,7 @@ def cli() -> None:
       resdsl compile specs/*.res -o generated   write PyTorch modules
       resdsl graph   A.res B.res -o fig.svg     draw them, as the paper's Fig. 3
       resdsl import  torchvision.models:resnet50   a PyTorch model back to a spec
+      resdsl lsp                            the language server, for editors
     """
 
 

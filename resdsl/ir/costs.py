@@ -23,6 +23,7 @@ as ptflops and thop do, and whether to print FLOPs as 2 x multiply-adds as
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -152,6 +153,12 @@ class NetworkStats:
             if name in (stage.name, stage.title):
                 return stage
         raise KeyError(name)
+
+    def _repr_html_(self) -> str:  # Jupyter: the table of `resdsl stats`
+        return importlib.import_module("resdsl.report.notebook").stats_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython: that table as text
+        printer.text(importlib.import_module("resdsl.report.tables").render([self], "table"))
 
 
 def saved_nodes(net: Network) -> set[int]:

@@ -27,6 +27,7 @@ indices of earlier nodes (as torch.fx's graph keeps them).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -162,6 +163,15 @@ class Network:
     def stage(self, index: int) -> StageInfo:
         """Stage ``index`` (1-based, as ``layer{index}``)."""
         return self.spec.stages[index - 1]
+
+    def _repr_html_(self) -> str:  # Jupyter: the diagram and the stats
+        return importlib.import_module("resdsl.report.notebook").network_html(self)
+
+    def _repr_svg_(self) -> str | None:  # Jupyter: the diagram alone
+        return importlib.import_module("resdsl.report.notebook").network_svg(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython: one line, not every node
+        printer.text(importlib.import_module("resdsl.report.notebook").headline(self))
 
 
 def with_nodes(net: Network, nodes) -> Network:

@@ -87,14 +87,20 @@ class Program:
         return digest.hexdigest()
 
 
-def load(path: str | Path, text: str | None = None) -> Program:
+def load(
+    path: str | Path, text: str | None = None, *, unsaved: dict[str, str] | None = None
+) -> Program:
     """Read and parse ``path`` and, transitively, the files it uses.
 
     With ``text``, that is the root file's source and ``path`` only names it (in diagnostics,
-    and as the folder its ``use`` paths are relative to); nothing is read for it.
+    and as the folder its ``use`` paths are relative to); nothing is read for it. ``unsaved``
+    holds sources by the path they stand in for (an editor's open documents), taken in place
+    of the files; its ``pop(path, None)`` is asked for each path as the spec writes it.
     """
     root = str(path)
     loader = _Loader()
+    if unsaved is not None:
+        loader.given = unsaved
     if text is not None:
         loader.given[root] = text
     loader.load(root)
