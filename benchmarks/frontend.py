@@ -1,4 +1,4 @@
-"""Time the front end (parse + resolve + lower + shapes + validate) over every bundled spec.
+"""Time the front end (parse + resolve + lower + validate) over every bundled spec.
 
     python benchmarks/frontend.py [--repeat 5]
 
@@ -16,7 +16,8 @@ import platform
 import time
 from pathlib import Path
 
-from resdsl import __version__, grammar
+from resdsl import __version__
+from resdsl.lang import grammar
 from resdsl.pipeline import check
 
 ROOT = Path(__file__).resolve().parent.parent
