@@ -187,14 +187,14 @@ class ResNet(nn.Module):
         x = self.relu(x)  # (N, 64, 112, 112)
         x = self.maxpool(x)  # (N, 64, 56, 56)
         x = self.layer1(x)  # (N, 256, 56, 56)
+        x = self.layer2(x)  # (N, 512, 28, 28)
+        x = self.layer3(x)  # (N, 1024, 14, 14)
+        x = self.layer4(x)  # (N, 2048, 7, 7)
         return x
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """The global pool, then the classifier; with `pre_logits`, the pooled features the
         classifier would read (timm's `forward_head`)."""
-        x = self.layer2(x)  # (N, 512, 28, 28)
-        x = self.layer3(x)  # (N, 1024, 14, 14)
-        x = self.layer4(x)  # (N, 2048, 7, 7)
         x = self.avgpool(x)  # (N, 2048, 1, 1)
         x = torch.flatten(x, 1)  # (N, 2048)
         if pre_logits:
@@ -203,7 +203,7 @@ class ResNet(nn.Module):
         return x
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.forward_features(x)  # (N, 256, 56, 56)
+        x = self.forward_features(x)  # (N, 2048, 7, 7)
         x = self.forward_head(x)  # (N, num_classes)
         return x
 

@@ -23,12 +23,13 @@ from collections import Counter
 from itertools import groupby
 from typing import Any
 
-from resdsl.codegen.emitter import Body, emit, stage_env
+from resdsl.codegen.emitter import Body, emit, stage_env, varied_values
 from resdsl.codegen.identifiers import error_at
 from resdsl.codegen.symbolic import Sym, condition, term
 from resdsl.ir.network import BlockInfo, Network
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition
+from resdsl.lang.elaborate import bind
 from resdsl.lang.vocabulary import LAYERS, PER_BLOCK, LayerArgs
 
 _STRIDED = "H / stride, W / stride"
@@ -49,9 +50,9 @@ def block_context(net: Network) -> dict[str, Any]:
         raise error_at(span, f"resdsl compile cannot mix shortcuts {sorted(shortcuts)}")
     shortcut = net.spec.shortcuts.get(special[0]) if special else None
     flag = definition.reads_here and residual
-    body = emit(
-        definition, stage_env(spec), net.spec.definitions, preact_flag=flag, plain=not residual
-    )
+    varied = varied_values(net)
+    env = stage_env(spec, varied)
+    body = emit(definition, env, net.spec.definitions, preact_flag=flag, plain=not residual)
     init, forward = list(body.init), [list(p) for p in body.forward]
     attr = _attribute(shortcut) if shortcut else None
     params = []
@@ -62,7 +63,9 @@ def block_context(net: Network) -> dict[str, Any]:
         params.append(f"{_PREACT_FLAG}: bool = False")
         implied = f" or {attr} is not None" if attr else ""
         init.append(f"self.{_PREACT_FLAG} = {_PREACT_FLAG}{implied}")
-    cls, (title, more) = definition.cls, _doc(definition, stage_env(spec))
+    if varied:  # given block by block by the stage lines: the caller's, no default
+        params += ["*", *(f"{name}: {_kind(net, name)}" for name in varied)]
+    cls, (title, more) = definition.cls, _doc(definition, env)
     if not residual:
         cls = f"Plain{cls}"
         forward[-1] += body.after_add
@@ -267,6 +270,12 @@ def function_context(definition: Definition) -> dict[str, Any]:
     return {"name": definition.name, "doc": docstring(*_doc(definition, env)), "lines": lines}
 
 
+def _kind(net: Network, name: str) -> str:
+    """The Python type of a parameter the stage lines give."""
+    kinds = {type(v).__name__ for info in net.blocks for n, v in info.values if n == name}
+    return kinds.pop() if len(kinds) == 1 else "Any"
+
+
 def _call(info: BlockInfo, block: dict[str, Any], net: Network) -> str:
     """The constructor call of one block: ``Bottleneck(256, 128, stride=2, downsample=...)``."""
     stride = f", stride={info.stride}" if info.stride != 1 else ""
@@ -280,7 +289,15 @@ def _call(info: BlockInfo, block: dict[str, Any], net: Network) -> str:
         extra = f", {block['shortcut']}={made}"
     elif info.preactivated:  # an identity on the pre-activation: the network's first unit
         extra = f", {_PREACT_FLAG}=True"
-    return f"{block['cls']}({info.in_channels}, {info.width}{stride}{extra})"
+    varied = varied_values(net)
+    values = ""
+    if varied:  # each block's own, where its stage line gives none the block line's or default
+        per_block = {"planes": info.width, "stride": info.stride, "channels": info.in_channels}
+        bound = bind(
+            net.block.definition, {**dict(net.block.values), **per_block, **dict(info.values)}
+        )
+        values = "".join(f", {name}={bound[name]!r}" for name in varied)
+    return f"{block['cls']}({info.in_channels}, {info.width}{stride}{extra}{values})"
 
 
 def _single(definition: Definition, info: BlockInfo):
@@ -305,7 +322,7 @@ def check_blocks(net: Network) -> None:
         if info is None:
             raise error_at(net.name_span, f"IR nodes of an unknown block {key}")
         stage = net.stage(info.stage)
-        layout = stage.first if info.index == 0 else stage.rest
+        layout = stage.layout(info.index)
         members = found.get(key, [])
         start = members[0][0] if members else len(net.nodes)
         actual = Counter((n.op, n.path, n.branch) for _, n in members)

@@ -45,20 +45,38 @@ from resdsl.lang.vocabulary import LAYERS, PER_BLOCK, LayerArgs
 _STRIDED = "H / stride, W / stride"
 
 
-def stage_env(block: BlockSpec) -> dict[str, Term]:
+def stage_env(block: BlockSpec, varied: tuple[str, ...] = ()) -> dict[str, Term]:
     """A stage block's names as its class writes them: ``inplanes``, ``planes``, ``stride``,
-    each network-wide whole number ``self.NAME``, any other value itself."""
+    each network-wide whole number ``self.NAME``, any other value itself; a parameter a stage
+    line gives (``varied``) is an argument of the constructor, and one whose default reads
+    the block's own values (``width1 = planes``) that default, written out."""
     env: dict[str, Term] = {
         "channels": Sym("inplanes"),
         "planes": Sym("planes"),
         "stride": Sym("stride"),
     }
-    for name, number in block.values:
-        if isinstance(number, int) and not isinstance(number, bool):
-            env[name] = Sym(f"self.{name}", str(number), value=number)
-        else:
-            env[name] = number
+    values = dict(block.values)
+    for param in block.definition.params:
+        name = param.name.text
+        if name in env:
+            continue
+        if name in varied:
+            env[name] = Sym(name)
+        elif name in values:
+            number = values[name]
+            if isinstance(number, int) and not isinstance(number, bool):
+                env[name] = Sym(f"self.{name}", str(number), value=number)
+            else:
+                env[name] = number
+        elif param.default is not None:
+            env[name] = term(param.default, env)
     return env
+
+
+def varied_values(net) -> tuple[str, ...]:
+    """The block parameters some stage line of ``net`` gives, in the definition's order."""
+    given = {name for info in net.blocks for name, _ in info.values}
+    return tuple(p for p in net.block.definition.param_names if p in given)
 
 
 @dataclass
@@ -212,12 +230,14 @@ class _Walker:
         nested = self.blocks[layer.op.text]
         self.body.nested[nested.name] = nested
         args = [str(self.channels)]
+        given: dict[str, Term] = {}
         for option in layer.options:
             value = term(option.value, self.env) if option.value is not None else True
+            given[option.name.text] = value  # type: ignore[union-attr]
             args.append(f"{option.name.text}={value}")  # type: ignore[union-attr]
         self._declare(name, f"{nested.cls}({', '.join(args)})", layer)
         self.line(f"{target} = self.{name}({source})")
-        self.channels = nested_channels(nested, self.channels, self.blocks)
+        self.channels = nested_channels(nested, self.channels, self.blocks, given)
         self.current = target
 
     def _merge(self, merge: s.Merge) -> None:
@@ -240,12 +260,18 @@ def _neutral(value: Term) -> Term:
     return 1 if isinstance(value, Sym) and value.value == 1 else value
 
 
-def nested_channels(definition: Definition, channels: Term, blocks) -> Term:
-    """The channels a block within a block makes from ``channels``."""
+def nested_channels(
+    definition: Definition, channels: Term, blocks, given: Mapping[str, Term] | None = None
+) -> Term:
+    """The channels a block within a block makes from ``channels``, with the values its layer
+    gives it (``se: sized_eca(width = unpruned)``)."""
     env: dict[str, Term] = {"channels": channels}
     for param in definition.params:
-        if param.default is not None and param.name.text not in PER_BLOCK:
-            env[param.name.text] = term(param.default, env)
+        name = param.name.text
+        if given and name in given:
+            env[name] = given[name]
+        elif param.default is not None and name not in PER_BLOCK:
+            env[name] = term(param.default, env)
     return emit(definition, env, blocks).out
 
 

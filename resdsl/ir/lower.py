@@ -38,7 +38,7 @@ def lower(spec: NetworkSpec) -> Network:
     blocks: list[BlockInfo] = []
     for stage in spec.stages:
         for index in range(stage.blocks):
-            layout = stage.first if index == 0 else stage.rest
+            layout = stage.layout(index)
             assert layout is not None  # a stage of several blocks has its later ones' layout
             blocks.append(_block_info(stage, index, layout))
             nodes.block(layout, stage, index)
@@ -60,16 +60,23 @@ def shaped(nodes) -> list[Node]:
 
 def _block_info(stage: StageInfo, index: int, layout: Elaborated) -> BlockInfo:
     first = index == 0
+    if stage.layouts:  # blocks of their own values: each reads what the one before made
+        before = stage.in_channels if first else stage.layouts[index - 1].channels
+        channels, values = (before, layout.channels), stage.values[index]
+    else:
+        before = stage.in_channels if first else stage.out_channels
+        channels, values = (before, stage.out_channels), ()
     return BlockInfo(
         stage.index,
         index,
-        stage.in_channels if first else stage.out_channels,
+        channels[0],
         stage.width,
-        stage.out_channels,
+        channels[1],
         stage.stride if first else 1,
         layout.shortcut,
         stage.span,
         layout.reads_here,
+        values,
     )
 
 

@@ -75,6 +75,8 @@ class BlockInfo:
     span: Span
     # A pre-activation unit whose shortcut reads after its BN and ReLU (`shortcut here`).
     preactivated: bool = False
+    # The block parameters its stage line gives it (`width1 [47, 52, 64]`), by name.
+    values: tuple[tuple[str, object], ...] = ()
 
     @property
     def path(self) -> str:

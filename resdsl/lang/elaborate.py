@@ -31,7 +31,7 @@ from typing import Literal
 from resdsl import ops
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definition
-from resdsl.lang.evaluate import EvaluationError, holds, show, value
+from resdsl.lang.evaluate import EvaluationError, holds, names, show, value
 from resdsl.lang.vocabulary import LAYERS, PER_BLOCK, LayerArgs, LayerError, Number
 
 INPUT = -1  # a piece's input that is the block's own input
@@ -92,13 +92,18 @@ def bind(
     definition: Definition, given: Mapping[str, Number], skip: frozenset[str] = frozenset()
 ) -> dict[str, Number]:
     """The values of a definition's parameters: given, or their defaults (which may read the
-    parameters before them); those in ``skip`` are left for the use to give."""
+    parameters before them); those in ``skip`` are left for the use to give, and so is a
+    default that reads one of them (``width1 = planes``: each block's own)."""
     env: dict[str, Number] = {}
+    deferred = set(skip)
     for param in definition.params:
         name = param.name.text
         if name in given:
             env[name] = given[name]
-        elif param.default is not None and name not in skip:
+        elif param.default is not None and name not in deferred:
+            if names(param.default) & deferred:
+                deferred.add(name)
+                continue
             env[name] = value(param.default, {**given, **env})
     return {**given, **env}
 

@@ -53,7 +53,8 @@ def fold(options: list[Option]) -> tuple[dict[str, object], tuple[s.Name, ...]]:
 
 def fold_overrides(children: list) -> tuple[s.Override, ...]:
     """Fold `with block bottleneck, stride on 3x3` options into the block they follow, and
-    `with stage conv3_x: 4 x 128, stride 2` strides into the stage."""
+    `with stage conv3_x: 4 x 128, stride 2` strides (and a block parameter written after a
+    stage: `width1 [47, 52, 64]`) into the stage."""
     settings: list = []
     for child in children:
         if not isinstance(child, Option):
@@ -61,6 +62,9 @@ def fold_overrides(children: list) -> tuple[s.Override, ...]:
             continue
         if child.key == "stride":
             settings.append(_stage_stride(settings, child))
+            continue
+        if child.key.startswith("named ") and settings and isinstance(settings[-1], s.Stage):
+            settings[-1] = _stage_named(settings[-1], child)  # `stage ..., width1 [47, 52]`
             continue
         block = settings[-1] if settings and isinstance(settings[-1], s.Block) else None
         if block is None:  # an option with no block before it: an empty block name
@@ -78,6 +82,12 @@ def _stage_stride(settings: list, option: Option) -> s.Stage | s.Stray:
     if stage.stride is not None:
         return replace(stage, repeated=(*stage.repeated, option.name))
     return replace(stage, stride=option.value)
+
+
+def _stage_named(stage: s.Stage, option: Option) -> s.Stage:
+    if any(name.text == option.name.text for name, _ in stage.named):
+        return replace(stage, repeated=(*stage.repeated, option.name))
+    return replace(stage, named=(*stage.named, (option.name, option.value)))
 
 
 def _with_option(block: s.Block, option: Option) -> s.Block:

@@ -238,6 +238,10 @@ class _Build(Transformer):
     def padding(self, meta, children):
         return self._option("padding", meta, children[0])
 
+    def value_list(self, meta, children):
+        values = tuple(child for child in children if child is not None)
+        return s.ValueList(values, self._meta_span(meta))
+
     def named_option(self, meta, children):
         name, value = children
         return Option(f"named {name}", value, self._name(name))
@@ -303,6 +307,9 @@ class _Build(Transformer):
         else:
             blocks, width, *options = rest
         chosen, repeated = fold(options)
+        named = tuple(
+            (option.name, option.value) for option in options if option.key.startswith("named ")
+        )
         return s.Stage(
             label=label,
             blocks=blocks,
@@ -311,6 +318,7 @@ class _Build(Transformer):
             span=_span(self.path, keyword),
             repeated=repeated,
             malformed=malformed,
+            named=named,
         )
 
     # items

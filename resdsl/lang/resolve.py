@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from resdsl.diagnostics import Diagnostic, Span, did_you_mean
 from resdsl.lang import syntax as s
 from resdsl.lang.definitions import Definitions, definitions
-from resdsl.lang.elaborate import Shortcut, Unmet, elaborate
+from resdsl.lang.elaborate import Shortcut, Unmet, bind, elaborate
+from resdsl.lang.evaluate import EvaluationError, value
 from resdsl.lang.limits import MAX_BLOCKS, MAX_DERIVATION_DEPTH
 from resdsl.lang.load import Program
 from resdsl.lang.scope import Scope
@@ -307,19 +308,43 @@ def _stages(stages, block: BlockSpec, option: str, shortcuts, defs, channels: in
                 stage.blocks.span, f"{total} blocks is more than resdsl builds ({MAX_BLOCKS})"
             )
             break
-        layouts = _layouts(
-            block,
-            option,
-            shortcuts,
-            defs,
-            (channels, width, stride, count),
-            not infos,
-            stage,
-            scope,
-        )
-        if layouts is None:
+        per_block = _stage_values(stage, count, block, scope)
+        if per_block is None:
             continue
-        first, rest = layouts
+        if per_block:  # `stage 3 x 19, width1 [47, 52, 64]`: each block elaborated with its own
+            varied = _varied(
+                block,
+                per_block,
+                option,
+                shortcuts,
+                defs,
+                channels,
+                width,
+                stride,
+                infos,
+                stage,
+                scope,
+            )
+            if varied is None:
+                continue
+            layouts, values = varied
+            first, rest = layouts[0], None
+            out = layouts[-1].channels
+        else:
+            found = _layouts(
+                block,
+                option,
+                shortcuts,
+                defs,
+                (channels, width, stride, count),
+                not infos,
+                stage,
+                scope,
+            )
+            if found is None:
+                continue
+            (first, rest), layouts, values = found, (), ()
+            out = first.channels
         label = stage.label.text if stage.label else None
         infos.append(
             StageInfo(
@@ -328,15 +353,79 @@ def _stages(stages, block: BlockSpec, option: str, shortcuts, defs, channels: in
                 count,
                 width,
                 channels,
-                first.channels,
+                out,
                 stride,
                 stage.span,
                 first,
                 rest,
+                layouts,
+                values,
             )
         )
-        channels = first.channels
+        channels = out
     return tuple(infos), channels
+
+
+def _stage_values(stage: s.Stage, count: int, block: BlockSpec, scope: Scope):
+    """The block parameters a stage line gives (``width1 [47, 52, 64]``, ``ratio 8``), one
+    dict per block; ``[]`` where it gives none, None (reported) where one is wrong."""
+    if not stage.named:
+        return []
+    definition, ok = block.definition, True
+    per_block: list[dict] = [{} for _ in range(count)]
+    for name, written in stage.named:
+        if name.text in PER_BLOCK or definition.param(name.text) is None:
+            listed = ", ".join(p for p in definition.param_names if p not in PER_BLOCK) or "none"
+            scope.error(
+                name.span,
+                f"block {block.kind} has no parameter {name.text} (its parameters: {listed})",
+            )
+            ok = False
+            continue
+        items = written.values if isinstance(written, s.ValueList) else (written,) * count
+        if len(items) != count:
+            scope.error(
+                written.span,
+                f"{len(items)} values of {name.text} for a stage of {count} blocks: "
+                "give one for each block, or one for all",
+            )
+            ok = False
+            continue
+        for values, item in zip(per_block, items, strict=True):
+            try:
+                values[name.text] = value(item, scope.env)
+            except EvaluationError as error:
+                scope.error(error.span, error.message)
+                ok = False
+                break
+    return per_block if ok else None
+
+
+def _varied(
+    block, per_block, option, shortcuts, defs, channels, width, stride, infos, stage, scope
+):
+    """Each block of a stage elaborated with the values the stage line gives it (the network's
+    block line's for the rest): its layouts and, for each block, those values."""
+    given = {name: number for name, number in block.values if name in block.spans}
+    layouts, values = [], []
+    for index, own in enumerate(per_block):
+        try:
+            bound = bind(block.definition, {**given, **own}, skip=PER_BLOCK)
+        except EvaluationError as error:
+            scope.error(error.span, error.message)
+            return None
+        ordered = tuple((p, bound[p]) for p in block.definition.param_names if p in bound)
+        one = replace(block, values=ordered)
+        sizes = (channels, width, stride if index == 0 else 1, 1)
+        found = _layouts(
+            one, option, shortcuts, defs, sizes, not infos and index == 0, stage, scope
+        )
+        if found is None:
+            return None
+        layouts.append(found[0])
+        values.append(tuple(sorted(own.items())))
+        channels = found[0].channels
+    return tuple(layouts), tuple(values)
 
 
 def _layouts(block: BlockSpec, option, shortcuts, defs, sizes, first_stage: bool, stage, scope):

@@ -145,6 +145,13 @@ def block_setting(setting: s.Block | None, scope: Scope, defs: Definitions) -> B
                 name.span, f"block {kind} has no parameter {name.text} (its parameters: {listed})"
             )
             continue
+        if isinstance(expr, s.ValueList):
+            scope.error(
+                expr.span,
+                f"a value for each block is given on a stage line: `stage 3 x 64, {name.text} "
+                "[a, b, c]`; the block line gives one for all",
+            )
+            continue
         try:
             given[name.text], spans[name.text] = value(expr, scope.env), expr.span
         except EvaluationError as error:
@@ -174,7 +181,11 @@ def _bound(
     except EvaluationError as error:
         scope.error(error.span, error.message)
         return None
-    missing = [p for p in definition.param_names if p not in PER_BLOCK and p not in values]
+    missing = [
+        p.name.text
+        for p in definition.params
+        if p.name.text not in PER_BLOCK and p.name.text not in values and p.default is None
+    ]
     for name in missing:
         scope.error(
             where or definition.name_span,

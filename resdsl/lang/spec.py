@@ -84,6 +84,16 @@ class StageInfo:
     # Its first block and (with more than one) each later one, elaborated from the definition.
     first: Elaborated = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
     rest: Elaborated | None = field(compare=False, repr=False, default=None)
+    # Where the stage line gives block parameters (`width1 [47, 52, 64]`): every block's
+    # layout, and the values the line gives each; empty otherwise.
+    layouts: tuple[Elaborated, ...] = field(compare=False, repr=False, default=())
+    values: tuple[tuple[tuple[str, object], ...], ...] = ()
+
+    def layout(self, block: int) -> Elaborated | None:
+        """Block ``block``'s layout (0 is the first)."""
+        if self.layouts:
+            return self.layouts[block]
+        return self.first if block == 0 else self.rest
 
     @property
     def path(self) -> str:

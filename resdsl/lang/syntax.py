@@ -111,6 +111,14 @@ class Dims:
 Value = Expr | Dims
 
 
+@dataclass(frozen=True)
+class ValueList:
+    """``[47, 52, 64]``: one value for each block of a stage (a pruned network's widths)."""
+
+    values: tuple[Value, ...]
+    span: Span
+
+
 # --- settings: the top-level statements a derivation's `with` may override ----------------
 
 
@@ -148,8 +156,9 @@ class Block:
     groups: Expr | None = None
     width_per_group: Expr | None = None
     dropout: Real | Int | None = None
-    # `block se_bottleneck, ratio 8`: parameters of the block's definition, by name
-    named: tuple[tuple[Name, Value], ...] = ()
+    # `block se_bottleneck, ratio 8`: parameters of the block's definition, by name (a list
+    # of values only on a stage line, which resolving says)
+    named: tuple[tuple[Name, Value | ValueList], ...] = ()
 
 
 Setting = Input | Classes | Shortcut | Block
@@ -191,6 +200,9 @@ class Stage:
     span: Span
     repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
     malformed: Dims | None = None  # `stage 3x64x2`: a size that is not blocks x width
+    # `stage 3 x 19, width1 [47, 52, 64]`: parameters of the block's definition for this
+    # stage's blocks, one value for all or one per block
+    named: tuple[tuple[Name, Value | ValueList], ...] = ()
 
 
 Statement = Setting | Section | Stage

@@ -64,3 +64,14 @@ def test_the_attention_modules_are_definitions_not_python():
     assert [n.op.kind for n in se] == ["avgpool", "conv", "relu", "conv", "sigmoid", "mul"]
     assert [n.branch for n in se] == ["side"] * 5 + ["main"]
     assert net.depth == 50  # SE's convolutions are not layers of the paper's depth
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_forward_features_ends_at_the_head_not_at_a_gate_s_pool(name):
+    """SE's squeeze is a global pool inside each block: the features are still the last
+    stage's map, as timm's forward_features returns it."""
+    model = generated(name).to("meta")
+    net = resdsl.network(ROOT / SPECS[name], name)
+    last = [node for node in net.nodes if node.section == "stage"][-1]
+    features = model.forward_features(torch.empty(1, *net.input, device="meta"))
+    assert tuple(features.shape[1:]) == last.shape == (2048, 7, 7)

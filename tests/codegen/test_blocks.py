@@ -134,3 +134,71 @@ def test_a_sequential_item_in_a_stage_block_is_refused_by_the_compiler(tmp_path)
     (net,) = check_or_raise(spec)
     with pytest.raises(CodegenError, match=r"cannot emit se\.0 as an attribute of class"):
         generate(net)
+
+
+# Widths block by block (timm's pruned networks): the stage line gives each block its values,
+# the generated class takes them as keywords, and what is not given is the default.
+PRUNED = """
+block pruned(planes, stride = 1, width1 = planes, width2 = planes) as PrunedBlock {
+    conv1: conv 3x3, width1, stride stride
+    bn1: bn
+    relu
+    conv2: conv 3x3, width2
+    bn2: bn
+    conv3: conv 1x1, planes
+    bn3: bn
+    add shortcut
+    relu
+}
+network p {
+    input 3x32x32
+    classes 10
+    stem { conv 3x3, 16 }
+    block pruned
+    shortcut B
+    stage 3 x 16, width1 [10, 12, 14], width2 9
+    stage 2 x 32, stride 2
+    head { avgpool fc }
+}
+network q = p with stage layer2: 2 x 32, width1 [5, 6]
+"""
+
+
+@pytest.mark.parametrize("name", ["p", "q"])
+def test_values_block_by_block_build_what_the_ir_counts(tmp_path, name):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    spec = tmp_path / "p.res"
+    spec.write_text(PRUNED)
+    stats = resdsl.stats(spec, name)
+    model = resdsl.build(spec, name).eval()
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.randn(1, 3, 32, 32))
+    assert counter.get_total_flops() == 2 * stats.flops
+    assert model.layer1[2].conv1.out_channels == 14 and model.layer1[2].conv2.out_channels == 9
+    widths = [block.conv1.out_channels for block in model.layer2]
+    assert widths == ([32, 32] if name == "p" else [5, 6])
+    source = resdsl.compile(spec, name)
+    assert "        *,\n        width1: int,\n        width2: int,\n" in source
+    assert "PrunedBlock(16, 16, width1=10, width2=9)," in source
+
+
+def test_a_run_of_blocks_too_long_for_a_line_is_wrapped_as_ruff_would(tmp_path):
+    """`*(Block(...) for _ in range(2))` over 100 columns: the call, then the loop (a trailing
+    comma after the loop would not be Python)."""
+    spec = tmp_path / "w.res"
+    spec.write_text(
+        BLOCKS.read_text().split("network cifar_se")[0]
+        + "block se_preact_bottleneck = preact_bottleneck with se: se(ratio = 4) after conv3\n"
+        "network w { input 3x32x32 classes 10 stem { conv 3x3, 16 } block se_preact_bottleneck "
+        "shortcut C stage 3 x 16 stage 3 x 32, stride 2 head { avgpool fc } }\n"
+    )
+    source = resdsl.compile(spec, "w")
+    assert (
+        "            *(\n"
+        "                SePreactBottleneck(128, 32, downsample=preact_projection(128, 128))\n"
+        "                for _ in range(2)\n"
+        "            ),\n"
+    ) in source
+    assert resdsl.build(spec, "w")(torch.randn(1, 3, 32, 32)).shape == (1, 10)
