@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from resdsl import __version__
 from resdsl.diagnostics import printable
+from resdsl.imports.attention import definitions
 from resdsl.imports.match import Draft
 from resdsl.imports.stem_head import StemLayer
 from resdsl.lang import syntax as s
@@ -45,6 +46,9 @@ def unparse(draft: Draft, origin: str) -> str:
     """The spec text of ``draft``; ``origin`` (what was imported) goes in its header."""
     where = printable(origin).replace("\n", " ")
     lines = [f"# Imported by resdsl {__version__} from {where} (`resdsl import`)."]
+    gate = draft.block.gate
+    if gate is not None:
+        lines += ["", *definitions(gate, draft.block.kind, _definition(draft.block.kind).cls.text)]
     lines += [f"network {draft.name} {{", f"    input {'x'.join(map(str, draft.input))}"]
     lines.append(f"    classes {draft.classes}")
     if draft.deep_stem:
@@ -82,16 +86,22 @@ _WORDS = (
 )
 
 
+def _definition(kind: str) -> s.BlockDef:
+    """The prelude's definition of a block kind."""
+    (definition,) = (
+        i for i in prelude().items if isinstance(i, s.BlockDef) and i.name.text == kind
+    )
+    return definition
+
+
 def _block_line(draft: Draft) -> str:
     """``block bottleneck, stride on 3x3, zero init, groups 32, width per group 4``: the
     options, in the order the language's docs list them, where they differ from the
     definition's defaults."""
     block = draft.block
-    (definition,) = (
-        i for i in prelude().items if isinstance(i, s.BlockDef) and i.name.text == block.kind
-    )
+    definition = _definition(block.kind)
     defaults = {p.name.text: value(p.default, {}) for p in definition.params if p.default}
-    parts = [block.kind]
+    parts = [block.kind if block.gate is None else f"{block.gate.kind}_{block.kind}"]
     for word, param in _WORDS:
         mine = getattr(block, param)
         if param == "stride_on":

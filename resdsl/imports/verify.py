@@ -6,12 +6,14 @@
 
 The draft :mod:`resdsl.imports.match` reads is a guess from the modules; this makes it
 exact. Each operation gets a digest of its op (a frozen dataclass of kernel, stride,
-padding, groups, channels ...) and, recursively, of its inputs' digests, an addition's in
-either order (F(x) + x and x + F(x) are one network). The spec's IR is digested node by
-node, the records likewise (through flatten and ``nn.Identity``, which pass their input on),
-and the first record whose digest the IR lacks is where the model leaves the language: its
-op, or what it reads, is not what any spec would put there. Equal output digests mean the
-same computation, whatever the order the model's forward runs its branches in.
+padding, groups, channels ...) and, recursively, of its inputs' digests, an addition's and a
+product's in either order (F(x) + x and x + F(x) are one network; ``out += x`` and
+``out + x`` one sum). The spec's IR is digested node by node, the records likewise (through
+reshapes and ``nn.Identity``, which pass their input on; a channel gate's linear layers as
+the 1x1 convolutions they are on a pooled map), and the first record whose digest the IR
+lacks is where the model leaves the language: its op, or what it reads, is not what any spec
+would put there. Equal output digests mean the same computation, whatever the order the
+model's forward runs its branches in.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def verify(records: Sequence[Record], net: Network) -> None:
 
 
 def _digest(op: ops.Op, inputs: list[int]) -> int:
-    if isinstance(op, ops.Add):
+    if isinstance(op, ops.Add | ops.Multiply):
         inputs = sorted(inputs)
+        if isinstance(op, ops.Add):
+            op = ops.Add()  # in place or not, the same sum
     return hash((op, tuple(inputs)))
