@@ -134,6 +134,11 @@ def _compiles(net, model: str) -> None:
         raise ImportFailed(
             f"{model}: the spec it reads as checks, but resdsl cannot compile it: {message}"
         ) from None
+    except Exception as error:  # a fault of the code generator's, not the model's
+        raise ImportFailed(
+            f"{model}: the spec it reads as checks, but resdsl's code generator fails on it "
+            f"({type(error).__name__}: {error})"
+        ) from None
 
 
 def network_name(name: str) -> str:

@@ -17,9 +17,10 @@ timm's ``Bottleneck``, resdsl's, anyone's ``Block``, whatever the class is calle
 residual addition; in a network without additions (the plain networks), a module of one to
 three convolutions. A module holding more (a wrapper around the backbone, a stage class
 around its blocks, ``torchvision``'s segmentation backbone) is looked into, a module holding
-fewer (an SE module, a conv-bn-relu helper) belongs to the block around it, if any. Where the
-network has residual additions, a module without one before the first block (a stem helper)
-or after the last is the stem's or the head's. The convolutions of channel gates (SE, ECA:
+fewer (an SE module, a conv-bn-relu helper) belongs to the block around it, if any. A module
+before the first block or after the last that cannot be one (without an addition where the
+network has them, of one convolution where it has none: a stem helper) is the stem's or the
+head's. The convolutions of channel gates (SE, ECA:
 ``gated``) are not counted: they are part of their block.
 """
 
@@ -52,14 +53,18 @@ def owners(records: Sequence[Record], gated: frozenset[int] = frozenset()) -> tu
                 continue  # a stage, a wrapper: its blocks are further in
             if adds[scope] == 1 and any(adds[c] == 1 and convs[c] for c in children[scope]):
                 continue  # the block is the module inside that holds the addition
+            if any((adds[c], convs[c]) == (adds[scope], convs[scope]) for c in children[scope]):
+                continue  # a stage of one block: the block is the module inside
             return scope if convs[scope] else ""
         return ""
 
     found = [replace(r, owner=block(r.scopes)) for r in records]
-    if not residual:
-        return tuple(found)
-    # Modules without an addition before the first block and after the last: stem, head.
-    holding = {r.owner for r in found if isinstance(r.op, ops.Add)}
+    # Modules before the first block and after the last that cannot be blocks (without an
+    # addition where the network has them; of one convolution where it has none): stem, head.
+    if residual:
+        holding = {r.owner for r in found if isinstance(r.op, ops.Add)}
+    else:
+        holding = {r.owner for r in found if r.owner and convs[r.owner] >= 2}
     first = min((r.index for r in found if r.owner in holding), default=len(found))
     last = max((r.index for r in found if r.owner in holding), default=-1)
     return tuple(

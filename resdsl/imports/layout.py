@@ -156,6 +156,8 @@ def _label(block) -> str:
 def _place(block) -> tuple[str, str]:
     """("after", label) or ("before", label): where the gate is inserted in the definition."""
     before, after = layers(block.kind, block.dropout)
+    if block.shortcut == "none":  # a plain block: no addition between the two
+        before, after = before + after, []
     _align(block, before)
     segment, k = block.gate_at
     found = before if segment == "main" else after
@@ -178,8 +180,17 @@ def _align(block, layers_: list) -> None:
     for record, (_, word) in zip(block.main, layers_, strict=False):
         if not isinstance(record.op, _WORDS.get(word, ())):
             raise refuse(record, f"a {record.op.kind} where the {block.kind} block has {word}")
-    if len(block.main) != len(layers_):
-        raise refuse(block.first, f"its residual branch is not the {block.kind} block's")
+    if len(block.main) > len(layers_):
+        extra = block.main[len(layers_)]
+        raise refuse(
+            extra, f"a {extra.op.kind} after the {block.kind} block's last {layers_[-1][1]}"
+        )
+    if len(block.main) < len(layers_):
+        missing = layers_[len(block.main)][1]
+        raise refuse(
+            block.main[-1], f"its residual branch ends here; the {block.kind} block's goes on "
+            f"with {missing}",
+        )  # fmt: skip
 
 
 def stages(blocks: list, expansion: int, pooled_stem: bool) -> list:

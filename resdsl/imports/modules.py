@@ -29,11 +29,36 @@ class Unreadable(ValueError):
     """Why a module or function is no op of the language (the caller says where)."""
 
 
+_LEAVES = (
+    "Conv2d", "Conv1d", "BatchNorm2d", "ReLU", "Sigmoid", "MaxPool2d", "AvgPool2d",
+    "AdaptiveAvgPool2d", "Linear", "Dropout", "Identity", "Flatten",
+)  # fmt: skip
+
+
+def torch_kind(module: Any) -> type | None:
+    """The ``torch.nn`` layer a module is: its class, or the one a subclass of the user's
+    takes its ``forward`` from (``class Conv(nn.Conv2d)`` setting defaults), else None.
+
+    >>> from torch import nn
+    >>> class Conv(nn.Conv2d):
+    ...     pass
+    >>> torch_kind(Conv(3, 8, 3)) is nn.Conv2d, torch_kind(nn.GELU())
+    (True, None)
+    """
+    from torch import nn
+
+    for name in _LEAVES:
+        base = getattr(nn, name)
+        if isinstance(module, base) and type(module).forward is base.forward:
+            return base
+    return None
+
+
 def module_op(module: Any, shape: Shape) -> ops.Op | None:
     """The op of a leaf module reading a map of ``shape`` (None: passes its input on)."""
     from torch import nn
 
-    kind = type(module)
+    kind = torch_kind(module) or type(module)
     if kind is nn.Conv2d:
         return _conv(module)
     if kind is nn.Conv1d:
@@ -67,7 +92,7 @@ def module_op(module: Any, shape: Shape) -> ops.Op | None:
         kind is nn.Flatten and (module.start_dim, module.end_dim) == (1, -1)
     ):
         return None
-    raise Unreadable(f"a module type the language has no word for ({kind.__name__})")
+    raise Unreadable(f"a module type the language has no word for ({type(module).__name__})")
 
 
 def _conv(module: Any) -> ops.Conv:

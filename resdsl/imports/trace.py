@@ -86,11 +86,19 @@ def trace(model: nn.Module, size: tuple[int, int, int] | None = None) -> Traced:
     convolution keeps the size and 3x224x224 where it strides (the other if that fails)."""
     from torch import fx
 
+    from resdsl.imports.modules import torch_kind
     from resdsl.imports.run import propagate, sizes_to_try
+
+    class Tracer(fx.Tracer):
+        """torch.fx's, with a user's subclass of a torch.nn layer that keeps its forward
+        (``class Conv(nn.Conv2d)`` setting defaults) a leaf too."""
+
+        def is_leaf_module(self, m: Any, qualified_name: str) -> bool:
+            return super().is_leaf_module(m, qualified_name) or torch_kind(m) is not None
 
     root = type(model).__name__
     try:
-        module = fx.symbolic_trace(model)
+        module = fx.GraphModule(model, Tracer().trace(model), root)
     except Exception as error:  # fx raises whatever the model's forward raises on proxies
         raise CannotExpress("", root, f"torch.fx cannot trace it: {_line(error)}") from None
     graph = module.graph
@@ -145,7 +153,11 @@ def _records(graph: fx.Graph, modules: dict[str, Any], values: dict, root: str) 
                 raise CannotExpress(*where, f"{_name(node)}() makes several tensors at once")
             continue  # a size or a shape: read where it is used
         if node.op == "get_attr":
-            raise CannotExpress(*where, f"it reads the tensor {node.target} in its forward")
+            raise CannotExpress(
+                *where,
+                f"it uses the tensor {node.target} directly in its forward (a parameter or "
+                "buffer of no layer the language has)",
+            )
         inputs = [a for a in node.all_input_nodes if is_tensor(a)]
         if not inputs:
             raise CannotExpress(*where, f"{_name(node)}() makes a tensor of its own")
@@ -161,7 +173,7 @@ def _records(graph: fx.Graph, modules: dict[str, Any], values: dict, root: str) 
             op, made = _zero_pad(records, made[0], got.extra)
         elif op is None:
             made = made[:1]  # a reshape's data: its first tensor (expand_as's other is a size)
-        scopes = _scopes(node)
+        scopes = [(p, c) for p, c in _scopes(node) if node.op != "call_module" or p != node.target]
         index[node] = len(records)
         records.append(
             Record(len(records), op, path, type_name, tuple(made), "", got.stride,

@@ -39,15 +39,38 @@ def verify(records: Sequence[Record], net: Network) -> None:
         op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
         mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
         if mine[r.index] not in known:
+            article = "an" if r.op.kind[:1] in "aeiou" else "a"
             raise refuse(
                 r,
-                "no network the language writes has it here (read as "
+                f"no network the language writes has {article} {r.op.kind} here (read as "
                 f"block {net.block.kind}, shortcut {net.shortcut})",
             )
     last = max(mine)
     if mine[last] != ir_digest[-1]:
         r = records[last]
         raise refuse(r, "the spec read from the model has more layers")
+
+
+def correspondence(records: Sequence[Record], net: Network) -> dict[int, int]:
+    """Each record's node in the IR of a spec that verified against them (record index ->
+    node index): the node computing what the record computes. It lets a model's weights be
+    placed in the spec's module whatever either calls its layers (benchmarks/import_fuzz.py).
+    """
+    ir_digest: list[int] = []
+    where: dict[int, int] = {}
+    for index, node in enumerate(net.nodes):
+        ir_digest.append(_digest(node.op, [ir_digest[i] for i in node.inputs]))
+        where.setdefault(ir_digest[-1], index)
+    mine: dict[int, int] = {}
+    found: dict[int, int] = {}
+    for r in records:
+        if r.op is None:
+            continue
+        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
+        mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
+        if mine[r.index] in where:
+            found[r.index] = where[mine[r.index]]
+    return found
 
 
 def _digest(op: ops.Op, inputs: list[int]) -> int:
