@@ -167,7 +167,8 @@ def _channel_padding(args: dict[str, Any]) -> int:
     pad = args.get("pad")
     mode, value = args.get("mode", "constant"), args.get("value")
     if mode != "constant" or value not in (None, 0, 0.0):
-        raise Unreadable(f"padding in mode {mode!r} with {value} (option A pads zero channels)")
+        what = f"mode {mode!r}" if mode != "constant" else f"the value {value}"
+        raise Unreadable(f"padding with {what} (the language's ops pad with zeros)")
     pad = tuple(pad) if isinstance(pad, tuple | list) else ()
     if len(pad) != 6 or any(p != 0 for p in pad[:4]):
         raise Unreadable(

@@ -155,8 +155,8 @@ def _records(graph: fx.Graph, modules: dict[str, Any], values: dict, root: str) 
         if node.op == "get_attr":
             raise CannotExpress(
                 *where,
-                f"it uses the tensor {node.target} directly in its forward (a parameter or "
-                "buffer of no layer the language has)",
+                f"a layer of its own, whose forward computes with {node.target} itself (the "
+                "language has no word for it)",
             )
         inputs = [a for a in node.all_input_nodes if is_tensor(a)]
         if not inputs:
@@ -182,6 +182,7 @@ def _records(graph: fx.Graph, modules: dict[str, Any], values: dict, root: str) 
         )  # fmt: skip
     if not isinstance(result, fx.Node) or not is_tensor(result):
         what = type(values.get(result) if isinstance(result, fx.Node) else result).__name__
+        what = what.removeprefix("immutable_")  # fx's frozen dict and list
         article = "an" if what[:1].lower() in "aeiou" else "a"
         raise CannotExpress("", root, f"its forward returns {article} {what}, not one tensor")
     return tuple(records)
@@ -212,6 +213,15 @@ def _in_place(graph: fx.Graph, modules: dict[str, Any], live: set, root: str) ->
     and one whose overwriting nothing reads: fx's graph would show neither."""
     order = {node: i for i, node in enumerate(graph.nodes)}
     for node in graph.nodes:
+        if node in live and _name(node) in _RANDOM:
+            path, type_name = _where(node, modules, root)
+            raise CannotExpress(
+                path,
+                type_name,
+                f"it draws random numbers in its forward ({_name(node)}(): stochastic depth, "
+                "DropPath, DropBlock; the language writes `droppath` in block definitions the "
+                "import does not write for it)",
+            )
         if not _overwrites(node, modules) or not node.all_input_nodes:
             continue
         source = node.all_input_nodes[0]
@@ -227,6 +237,10 @@ def _in_place(graph: fx.Graph, modules: dict[str, Any], live: set, root: str) ->
             raise CannotExpress(
                 path, type_name, f"{reason} (torch.fx's dataflow would not show it)"
             )
+
+
+_RANDOM = frozenset({"bernoulli", "bernoulli_", "rand", "rand_like", "randn", "randn_like",
+                     "uniform_", "normal_", "randint", "dropout_"})  # fmt: skip
 
 
 def _overwrites(node: fx.Node, modules: dict[str, Any]) -> bool:
