@@ -210,18 +210,7 @@ def _block(records: Sequence[Record], group: list[int], gates: dict[int, Gate]) 
     kind = ("preact" if preact else "basic") if len(convs) == 2 else (
         "preact_bottleneck" if preact else "bottleneck"
     )  # fmt: skip
-    for i in main + shortcut_chain:
-        op = records[i].op
-        if isinstance(op, ops.Conv) and op.bias:
-            raise refuse(
-                records[i], "a convolution with a bias in a block (the language's have none)"
-            )
-    for i in main:  # only a bottleneck's 3x3 may be grouped (ResNeXt)
-        op = records[i].op
-        if isinstance(op, ops.Conv) and op.groups != 1 and (len(convs) == 2 or op.kernel == (1, 1)):
-            raise refuse(
-                records[i], "a grouped convolution (the language groups a bottleneck's 3x3)"
-            )
+    _check_convs(records, main, shortcut_chain, len(convs))
     strides = [c.stride[0] for c in convs]
     stride = max(strides)
     stride_on = "1x1"
@@ -245,6 +234,21 @@ def _block(records: Sequence[Record], group: list[int], gates: dict[int, Gate]) 
         convs[0].in_channels, inner, convs[-1].out_channels, convs[1].groups,
         tuple(records[i] for i in main), tuple(records[i] for i in after), gate, gate_at,
     )  # fmt: skip
+
+
+def _check_convs(records, main: list[int], shortcut: list[int], convs: int) -> None:
+    """No bias in a block; only a bottleneck's 3x3 grouped (ResNeXt)."""
+    for i in main + shortcut:
+        op = records[i].op
+        if isinstance(op, ops.Conv) and op.bias:
+            raise refuse(
+                records[i], "a convolution with a bias in a block (the language's have none)"
+            )
+        grouped = isinstance(op, ops.Conv) and op.groups != 1 and i in main
+        if grouped and (convs == 2 or op.kernel == (1, 1)):
+            raise refuse(
+                records[i], "a grouped convolution (the language groups a bottleneck's 3x3)"
+            )
 
 
 def _not_a_block(convs: int, residual: bool) -> str:

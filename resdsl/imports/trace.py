@@ -120,12 +120,12 @@ def _line(error: BaseException) -> str:
 
 
 def _records(graph: fx.Graph, modules: dict[str, Any], values: dict, root: str) -> tuple:
+    """The records of the nodes the output depends on, in order; the output one tensor."""
     import torch
+    from torch import fx
 
     def is_tensor(node: Any) -> bool:
         return isinstance(values.get(node), torch.Tensor)
-
-    from torch import fx
 
     output = next(n for n in graph.nodes if n.op == "output")
     result = output.args[0]
@@ -135,57 +135,60 @@ def _records(graph: fx.Graph, modules: dict[str, Any], values: dict, root: str) 
     index: dict[fx.Node, int] = {}
     weights: dict[int, str] = {}  # each parameter and buffer: the module that applied it
     for node in graph.nodes:
-        if node not in live:
-            continue
-        path, type_name = _where(node, modules, root)
-        where = (path, type_name)
-        value = values[node]
-        if node.op == "placeholder":
-            if records:
-                raise CannotExpress(
-                    *where, f"its forward takes more than one input ({node.target})"
-                )
-            index[node] = 0
-            records.append(Record(0, ops.Input(0, 0, 0), path, type_name, (), shape=_shape(value)))
-            continue
-        if not is_tensor(node):
-            if isinstance(value, tuple | list) and any(isinstance(v, torch.Tensor) for v in value):
-                raise CannotExpress(*where, f"{_name(node)}() makes several tensors at once")
-            continue  # a size or a shape: read where it is used
-        if node.op == "get_attr":
-            raise CannotExpress(
-                *where,
-                f"a layer of its own, whose forward computes with {node.target} itself (the "
-                "language has no word for it)",
-            )
-        inputs = [a for a in node.all_input_nodes if is_tensor(a)]
-        if not inputs:
-            raise CannotExpress(*where, f"{_name(node)}() makes a tensor of its own")
-        if node.op == "call_module":
-            _apply(modules[str(node.target)], where, weights)
-        try:
-            got = _read(node, modules, values, inputs)
-        except Unreadable as error:
-            raise CannotExpress(*where, str(error)) from None
-        made = [index[a] for a in inputs]
-        op = got.op
-        if got.extra or (canonical(_name(node)) == "pad" and op is None):
-            op, made = _zero_pad(records, made[0], got.extra)
-        elif op is None:
-            made = made[:1]  # a reshape's data: its first tensor (expand_as's other is a size)
-        scopes = [(p, c) for p, c in _scopes(node) if node.op != "call_module" or p != node.target]
-        index[node] = len(records)
-        records.append(
-            Record(len(records), op, path, type_name, tuple(made), "", got.stride,
-                   _shape(value), tuple(p for p, _ in scopes), tuple(c for _, c in scopes),
-                   _bias(node, modules))
-        )  # fmt: skip
+        if node in live:
+            record = _record(node, modules, values, index, records, weights, root)
+            if record is not None:
+                index[node] = record.index
+                records.append(record)
     if not isinstance(result, fx.Node) or not is_tensor(result):
         what = type(values.get(result) if isinstance(result, fx.Node) else result).__name__
         what = what.removeprefix("immutable_")  # fx's frozen dict and list
         article = "an" if what[:1].lower() in "aeiou" else "a"
         raise CannotExpress("", root, f"its forward returns {article} {what}, not one tensor")
     return tuple(records)
+
+
+def _record(node, modules, values, index, records, weights, root) -> Record | None:
+    """The record of one node the output depends on (None: a size, read where it is used)."""
+    import torch
+
+    path, type_name = _where(node, modules, root)
+    where = (path, type_name)
+    value = values[node]
+    if node.op == "placeholder":
+        if records:
+            raise CannotExpress(*where, f"its forward takes more than one input ({node.target})")
+        return Record(0, ops.Input(0, 0, 0), path, type_name, (), shape=_shape(value))
+    if not isinstance(value, torch.Tensor):
+        if isinstance(value, tuple | list) and any(isinstance(v, torch.Tensor) for v in value):
+            raise CannotExpress(*where, f"{_name(node)}() makes several tensors at once")
+        return None
+    if node.op == "get_attr":
+        raise CannotExpress(
+            *where,
+            f"a layer of its own, whose forward computes with {node.target} itself (the "
+            "language has no word for it)",
+        )
+    inputs = [a for a in node.all_input_nodes if isinstance(values.get(a), torch.Tensor)]
+    if not inputs:
+        raise CannotExpress(*where, f"{_name(node)}() makes a tensor of its own")
+    if node.op == "call_module":
+        _apply(modules[str(node.target)], where, weights)
+    try:
+        got = _read(node, modules, values, inputs)
+    except Unreadable as error:
+        raise CannotExpress(*where, str(error)) from None
+    made = [index[a] for a in inputs]
+    op = got.op
+    if got.extra or (canonical(_name(node)) == "pad" and op is None):
+        op, made = _zero_pad(records, made[0], got.extra)
+    elif op is None:
+        made = made[:1]  # a reshape's data: its first tensor (expand_as's other is a size)
+    scopes = [(p, c) for p, c in _scopes(node) if node.op != "call_module" or p != node.target]
+    return Record(
+        len(records), op, path, type_name, tuple(made), "", got.stride, _shape(value),
+        tuple(p for p, _ in scopes), tuple(c for _, c in scopes), _bias(node, modules),
+    )  # fmt: skip
 
 
 def _zero_pad(records: list[Record], source: int, extra: int) -> tuple[ops.ZeroPad, list[int]]:
