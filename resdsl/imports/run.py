@@ -64,6 +64,10 @@ def propagate(module: fx.GraphModule, size: Size) -> tuple[dict | None, str]:
             values[node] = result
             return result
 
+        def call_module(self, target, args, kwargs):
+            shaped = _shaped(self.fetch_attr(target), args, kwargs)
+            return shaped if shaped is not None else super().call_module(target, args, kwargs)
+
     class Runner(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -88,3 +92,36 @@ def propagate(module: fx.GraphModule, size: Size) -> tuple[dict | None, str]:
         text = str(error).strip()
         return None, text.splitlines()[0] if text else type(error).__name__
     return values, ""
+
+
+def _shaped(module: Any, args: tuple, kwargs: dict) -> Any:
+    """The output of a common layer on a meta tensor, made from its shape without running it
+    (running each is most of the time a deep network takes): what keeps the shape passes its
+    input on; a convolution's size is PyTorch's formula. None for any other."""
+    import torch
+    from torch import nn
+
+    x = args[0] if len(args) == 1 and not kwargs else None
+    if not isinstance(x, torch.Tensor) or x.device.type != "meta" or x.dim() != 4:
+        return None
+    kind = type(module)
+    if kind in (nn.BatchNorm2d, nn.ReLU, nn.Identity, nn.Dropout, nn.Sigmoid):
+        if kind is nn.BatchNorm2d and x.shape[1] != module.num_features:
+            return None  # let it raise as it does
+        return torch.empty_like(x)
+    if kind is nn.Conv2d and isinstance(module.padding, tuple) and x.shape[1] == module.in_channels:
+        size = [
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip(
+                x.shape[2:],
+                module.kernel_size,
+                module.stride,
+                module.padding,
+                module.dilation,
+                strict=True,
+            )
+        ]
+        if min(size) < 1:
+            return None
+        return torch.empty(x.shape[0], module.out_channels, *size, device="meta", dtype=x.dtype)
+    return None
