@@ -102,6 +102,10 @@ def trace(model: nn.Module, size: tuple[int, int, int] | None = None) -> Traced:
     except Exception as error:  # fx raises whatever the model's forward raises on proxies
         raise CannotExpress("", root, f"torch.fx cannot trace it: {_line(error)}") from None
     graph = module.graph
+    inputs = [node.target for node in graph.nodes if node.op == "placeholder"]
+    if len(inputs) != 1:
+        names = ", ".join(map(str, inputs[1:])) or "none"
+        raise CannotExpress("", root, f"its forward takes other than one input ({names})")
     modules = dict(model.named_modules())
     candidates = sizes_to_try(graph, modules, size)
     failure = ""
@@ -155,9 +159,7 @@ def _record(node, modules, values, index, records, weights, root) -> Record | No
     path, type_name = _where(node, modules, root)
     where = (path, type_name)
     value = values[node]
-    if node.op == "placeholder":
-        if records:
-            raise CannotExpress(*where, f"its forward takes more than one input ({node.target})")
+    if node.op == "placeholder":  # the one input (trace checked)
         return Record(0, ops.Input(0, 0, 0), path, type_name, (), shape=_shape(value))
     if not isinstance(value, torch.Tensor):
         if isinstance(value, tuple | list) and any(isinstance(v, torch.Tensor) for v in value):

@@ -64,6 +64,22 @@ def test_refused_before_matching(forward, message):
     assert message in _refusal(forward)
 
 
+def test_one_input():
+    class Two(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+
+        def forward(self, x, mask):
+            return self.conv(x) * mask
+
+    with pytest.raises(CannotExpress) as error:
+        trace(Two())
+    assert str(error.value) == (
+        "cannot express <model> (Two): its forward takes other than one input (mask)"
+    )
+
+
 def test_what_functions_read_as():
     def forward(m, x):
         y = F.relu(m.conv(x), inplace=False)
