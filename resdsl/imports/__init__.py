@@ -23,14 +23,18 @@
 One module per stage, plain functions between them:
 
     source.py   "pkg.mod:factory", "file.py:factory", a state dict  ->  nn.Module (meta device)
-    trace.py    nn.Module  ->  Records (torch.fx: one op a record, with its module path)
-    match.py    Records    ->  Draft (stem, stages of blocks, head)
-    unparse.py  Draft      ->  .res text, checked by the front end into an IR
+    trace.py    nn.Module  ->  Records (torch.fx, run once at the input size by run.py: one
+                op a record, read by modules.py and functions.py, with its module path)
+    gates.py    Records    ->  channel gates (SE, ECA); the records matching reads
+    blocks.py   Records    ->  Records with the block module each sits in
+    match.py    Records    ->  Draft (stem, stages of blocks, head; layout.py, stem_head.py)
+    unparse.py  Draft      ->  .res text (the gates' definitions by attention.py), checked
+                by the front end into an IR
     verify.py   IR, Records -> nothing, or the first record the IR does not hold
 
 The spec is checked by the front end and its IR compared with the traced model along the
-dataflow before it is returned (:func:`resdsl.imports.verify.verify`), so what comes back
-builds exactly the network the model computes (weights aside), or a
+dataflow before it is returned (:func:`resdsl.imports.verify.verify`), and compiled, so what
+comes back builds exactly the network the model computes (weights aside), or a
 :class:`~resdsl.imports.trace.CannotExpress` names the first layer it could not place.
 Only this package (and :func:`resdsl.build`) imports torch, inside its functions.
 """

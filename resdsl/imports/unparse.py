@@ -27,7 +27,9 @@
 Each setting is written only where it differs from the language's default (docs/language.md)
 and the block's definition in the prelude, so that the spec reads as one written by hand:
 ``stride on 3x3`` but never ``stride on 1x1``, ``groups 32`` but never ``groups 1``,
-``padding`` only where it is not kernel // 2.
+``padding`` only where it is not kernel // 2. A block with a channel gate is preceded by the
+gate's definition and the block that holds it (:mod:`resdsl.imports.attention`), and the
+``block`` line names that block (``block se_bottleneck, stride on 3x3``).
 """
 
 from __future__ import annotations
