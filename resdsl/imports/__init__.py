@@ -23,14 +23,18 @@
 One module per stage, plain functions between them:
 
     source.py   "pkg.mod:factory", "file.py:factory", a state dict  ->  nn.Module (meta device)
-    trace.py    nn.Module  ->  Records (torch.fx: one op a record, with its module path)
-    match.py    Records    ->  Draft (stem, stages of blocks, head)
-    unparse.py  Draft      ->  .res text, checked by the front end into an IR
+    trace.py    nn.Module  ->  Records (torch.fx, run once at the input size by run.py: one
+                op a record, read by modules.py and functions.py, with its module path)
+    gates.py    Records    ->  channel gates (SE, ECA); the records matching reads
+    blocks.py   Records    ->  Records with the block module each sits in
+    match.py    Records    ->  Draft (stem, stages of blocks, head; layout.py, stem_head.py)
+    unparse.py  Draft      ->  .res text (the gates' definitions by attention.py), checked
+                by the front end into an IR
     verify.py   IR, Records -> nothing, or the first record the IR does not hold
 
 The spec is checked by the front end and its IR compared with the traced model along the
-dataflow before it is returned (:func:`resdsl.imports.verify.verify`), so what comes back
-builds exactly the network the model computes (weights aside), or a
+dataflow before it is returned (:func:`resdsl.imports.verify.verify`), and compiled, so what
+comes back builds exactly the network the model computes (weights aside), or a
 :class:`~resdsl.imports.trace.CannotExpress` names the first layer it could not place.
 Only this package (and :func:`resdsl.build`) imports torch, inside its functions.
 """
@@ -75,7 +79,10 @@ def import_model(
     ``META`` network, else its class), made a valid network name; ``input`` to ``META``'s,
     else 3x32x32 behind a stem that keeps the size and 3x224x224 otherwise."""
     from resdsl.api import check
+    from resdsl.imports.blocks import owners
+    from resdsl.imports.gates import find
     from resdsl.imports.match import Hints, match
+    from resdsl.imports.source import user_code
     from resdsl.imports.trace import trace
     from resdsl.imports.unparse import unparse
     from resdsl.imports.verify import verify
@@ -86,26 +93,56 @@ def import_model(
         model = load(model, kwargs)
     meta = _meta(model)
     name = network_name(name or meta.get("network") or type(model).__name__.lower())
-    records = trace(model)
-    modules = dict(model.named_modules())
-    owner = next((r.owner for r in records if r.owner), "")
-    expansion = getattr(type(modules[owner]), "expansion", None) if owner else None
     meta_input = meta.get("input")
     if input is None and isinstance(meta_input, list | tuple) and len(meta_input) == 3:
         input = tuple(int(v) for v in meta_input)  # type: ignore[assignment]
+    with user_code(f"{type(model).__name__}.forward"):
+        traced = trace(model, input)
+    verified, matched, gates = find(traced.records)
+    matched = owners(matched)
+    modules = dict(model.named_modules())
+    owner = next((r.owner for r in matched if r.owner), "")
+    expansion = getattr(type(modules[owner]), "expansion", None) if owner in modules else None
     hints = Hints(
         expansion if isinstance(expansion, int) and expansion > 0 else None,
         _zero_init(model),
-        input,
+        traced.input,
     )
-    draft = match(records, name, hints)
+    draft = match(matched, gates, name, hints)
     text = unparse(draft, origin or f"a {type(model).__name__} module")
     result = check(text)
     if not result.ok:
         first = result.diagnostics[0].message
         raise CannotExpress("", type(model).__name__, f"the spec it reads as is refused: {first}")
-    verify(records, result.networks[0])
+    (net,) = result.networks
+    verify(verified, net)
+    _compiles(net, type(model).__name__)
     return text
+
+
+def _compiles(net, model: str) -> None:
+    """Refuse a spec that checks but that resdsl cannot compile (a gap of the compiler's,
+    named as such, rather than a spec handed on that `resdsl compile` then refuses)."""
+    from resdsl.codegen.generate import render
+    from resdsl.diagnostics import ResdslError
+
+    try:
+        compile(render(net), f"<{net.name}>", "exec")
+    except SyntaxError as error:
+        raise ImportFailed(
+            f"{model}: the spec it reads as checks, but resdsl compiles it to invalid Python "
+            f"({error.msg}: {(error.text or '').strip()})"
+        ) from None
+    except ResdslError as error:
+        message = str(error).strip().splitlines()[-1].partition(": error: ")[2] or str(error)
+        raise ImportFailed(
+            f"{model}: the spec it reads as checks, but resdsl cannot compile it: {message}"
+        ) from None
+    except Exception as error:  # a fault of the code generator's, not the model's
+        raise ImportFailed(
+            f"{model}: the spec it reads as checks, but resdsl's code generator fails on it "
+            f"({type(error).__name__}: {error})"
+        ) from None
 
 
 def network_name(name: str) -> str:

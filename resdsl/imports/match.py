@@ -1,28 +1,29 @@
 """Matching: traced records to the structure a spec writes (stem, stages of blocks, head).
 
     >>> from resdsl import ops
-    >>> _wpg([(64, 256, 1)])       # ResNeXt-free wide ResNet-50-2: 256 = 64 * 256 // 64
-    256
-    >>> _wpg([(64, 128, 32), (128, 256, 32)])   # ResNeXt 32x4d
-    4
+    >>> records = [Record(0, ops.Input(0, 0, 0), "", "Net", ()),
+    ...            Record(1, None, "flatten", "Flatten", (0,)),
+    ...            Record(2, ops.ReLU(), "relu", "ReLU", (1,))]
+    >>> inputs_of(records, records[2])   # through what passes its input on
+    (0,)
 
-The model's blocks are the modules its layers sit in (each record's ``owner``: torchvision's,
-timm's and resdsl's ``layer2.0``, whatever the class is called); the records before the
-first block are the stem, those after the last one the head. Within a block the dataflow
-decides the rest: the addition's two inputs are traced back to the block's input, the
-branch with the convolutions is F(x) and the other the shortcut (an identity, a projection,
-option A's padding, ResNet-D's pooled projection); where the stride sits, the groups, the
-widths and a dropout are read off the modules' attributes. Stages are runs of blocks in one
-container that only the first one strides or widens.
+The model's blocks are the modules its layers sit in (each record's ``owner``, found by
+:mod:`resdsl.imports.blocks`); the records before the first block are the stem, those after
+the last one the head. Within a block the dataflow decides the rest: the addition's two
+inputs are traced back to the block's input, the branch with the convolutions is F(x) and the
+other the shortcut (an identity, a projection, option A's padding, ResNet-D's pooled
+projection); where the stride sits, the groups, the widths, a dropout and a channel gate
+(:mod:`resdsl.imports.gates`: SE or ECA, and the layer it follows) are read off the modules.
+:mod:`resdsl.imports.layout` makes the block line, the shortcut option and the stages of it.
 
 NOTE: reading is a guess; verifying makes it exact. What the records suggest is written as a
 spec, checked by resdsl's own front end, and its IR compared with the records op by op along
 the dataflow (:mod:`resdsl.imports.verify`: each operation's digest covers its op and,
-recursively, its inputs; an addition's inputs in either order). Anything the guess missed (a
-shortcut that reads the wrong tensor, a ReLU too many, a padding the language would write
-otherwise) is then refused at the first record the spec's IR does not hold, so an import
-either gives a spec whose network computes exactly what the model computes, or a located
-refusal.
+recursively, its inputs; an addition's and a product's inputs in either order). Anything the
+guess missed (a shortcut that reads the wrong tensor, a ReLU too many, a padding the language
+would write otherwise) is then refused at the first record the spec's IR does not hold, so an
+import either gives a spec whose network computes exactly what the model computes, or a
+located refusal.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from resdsl import ops
-from resdsl.imports import stem_head
+from resdsl.imports import layout, stem_head
+from resdsl.imports.attention import GateDraft
+from resdsl.imports.gates import Gate, effective
 from resdsl.imports.stem_head import StemLayer
 from resdsl.imports.trace import CannotExpress, Record, refuse
 from resdsl.lang.spec import ShortcutOption
@@ -47,7 +50,8 @@ class StageDraft:
 
 @dataclass(frozen=True)
 class BlockDraft:
-    """The ``block`` line read from a model: a prelude block and the values of its options."""
+    """The ``block`` line read from a model: a prelude block, the values of its options, and
+    the channel gate inserted into it (if any)."""
 
     kind: str  # basic, bottleneck, preact, preact_bottleneck
     expansion: int
@@ -56,6 +60,7 @@ class BlockDraft:
     groups: int = 1
     width_per_group: int = 64
     dropout: float = 0.0
+    gate: GateDraft | None = None
 
 
 @dataclass(frozen=True)
@@ -78,11 +83,11 @@ class Hints:
 
     expansion: int | None = None  # the block class's `expansion` attribute
     zero_init: bool = False  # the network class's zero_init_residual / zero_init_last default
-    input: tuple[int, int, int] | None = None  # META["input"] or --input
+    input: tuple[int, int, int] | None = None  # the size the records were read at
 
 
 @dataclass(frozen=True)
-class _Block:
+class Block:
     """One block as the dataflow shows it."""
 
     first: Record  # its first record, where a refusal points
@@ -97,48 +102,53 @@ class _Block:
     inner: int
     out_channels: int
     groups: int
-    nodes: tuple[int, ...] = field(repr=False)
+    main: tuple[Record, ...] = field(repr=False)  # F(x), in order
+    after: tuple[Record, ...] = field(repr=False)  # what follows the addition
+    gate: Gate | None = None
+    gate_at: tuple[str, int] = ("main", 0)  # after main[k], or after[k] ("after", k)
 
 
-def match(records: Sequence[Record], name: str, hints: Hints) -> Draft:
-    """The spec's structure, read from the records; a located refusal where it cannot be."""
-    nodes = _effective(records)
+def match(records: Sequence[Record], gates: dict[int, Gate], name: str, hints: Hints) -> Draft:
+    """The spec's structure, read from the records (with owners, gates passing their map on);
+    a located refusal where it cannot be."""
+    nodes = [r.index for r in records if r.op is not None]
+    _check_slices(records)
     groups = _groups(records, nodes)
     if not groups:
-        raise CannotExpress("", records[0].type_name, "found no blocks (no module holds convs)")
+        raise CannotExpress("", records[0].type_name, _no_blocks(records))
     first, last = min(groups[0]), max(groups[-1])
-    blocks = [_block(records, g) for g in groups]
-    kind = blocks[0].kind
-    preact = kind.startswith("preact")
+    blocks = [_block(records, g, gates) for g in groups]
+    preact = blocks[0].kind.startswith("preact")
     stem = stem_head.stem([records[i] for i in nodes if 0 < i < first], preact)
     classes = stem_head.head([records[i] for i in nodes if i > last], preact)
-    block, shortcut = _block_spec(blocks, hints)
-    stages = _stages(blocks, block.expansion, any(s.kind != "conv" for s in stem))
-    in_channels = next((r.op.in_channels for r in records if isinstance(r.op, ops.Conv)), 3)
+    block, shortcut = layout.block_spec(blocks, hints)
+    stages = layout.stages(blocks, block.expansion, any(s.kind != "conv" for s in stem))
+    in_channels = records[0].shape[0] if records[0].shape else 3
     size = hints.input or (in_channels, *stem_head.default_size(stem))
     deep = tuple(stem) == stem_head.deep_stem(in_channels)
     return Draft(name, size, classes, tuple(stem), deep, block, shortcut, tuple(stages))
 
 
-def _effective(records: Sequence[Record]) -> list[int]:
-    """The records that are ops (flatten and nn.Identity pass their input on); option A's
-    slicing must feed its padding."""
+def _no_blocks(records: Sequence[Record]) -> str:
+    if any(isinstance(r.op, ops.Add) for r in records):
+        return (
+            "its residual additions are not inside block modules (resdsl reads each block as "
+            "a module of its own, such as torchvision's BasicBlock)"
+        )
+    return "found no blocks (no module holds convolutions)"
+
+
+def _check_slices(records: Sequence[Record]) -> None:
+    """Option A's slicing must feed its padding."""
     for r in records:
-        if r.op is None and r.stride > 1:
-            users = [u for u in records if r.index in u.inputs]
+        if r.op is None and r.stride:
+            users = [u for u in records if r.index in u.inputs and u.op is not None]
             if not users or any(not isinstance(u.op, ops.ZeroPad) for u in users):
-                raise refuse(r, "slicing that is not option A's")
-    return [r.index for r in records if r.op is not None]
+                raise refuse(r, "slicing that is not option A's (x[:, :, ::s, ::s] then zeros)")
 
 
 def inputs_of(records: Sequence[Record], record: Record) -> tuple[int, ...]:
-    found = []
-    for i in record.inputs:
-        r = records[i]
-        while r.op is None:
-            r = records[r.inputs[0]]
-        found.append(r.index)
-    return tuple(found)
+    return tuple(effective(records, i) for i in record.inputs)
 
 
 def _groups(records: Sequence[Record], nodes: list[int]) -> list[list[int]]:
@@ -177,35 +187,30 @@ def _chain(records: Sequence[Record], start: int, inside: set[int]) -> list[int]
     return chain[::-1]
 
 
-def _block(records: Sequence[Record], group: list[int]) -> _Block:
+def _block(records: Sequence[Record], group: list[int], gates: dict[int, Gate]) -> Block:
     inside = set(group)
     first = records[group[0]]
     adds = [i for i in group if isinstance(records[i].op, ops.Add)]
     if len(adds) > 1:
-        r = records[adds[1]]
-        raise refuse(r, "a second addition in one block")
+        raise refuse(records[adds[1]], "a second addition in one block")
     shortcut_chain: list[int] = []
     if adds:
         a, b = (_chain(records, i, inside) for i in inputs_of(records, records[adds[0]]))
         count = [sum(isinstance(records[i].op, ops.Conv) for i in c) for c in (a, b)]
         main, shortcut_chain = (a, b) if count[0] >= count[1] else (b, a)
         shortcut_chain = [i for i in shortcut_chain if i not in main]
+        after = [i for i in group if i > adds[0] and i not in main and i not in shortcut_chain]
     else:
-        main = [i for i in group]
+        main, after = list(group), []
     convs = tuple(records[i].op for i in main if isinstance(records[i].op, ops.Conv))
     where = (first.path, first.type_name)
-    preact = isinstance(records[main[0]].op, ops.BatchNorm)
+    preact = bool(main) and isinstance(records[main[0]].op, ops.BatchNorm)
     if len(convs) not in (2, 3):
-        raise CannotExpress(*where, f"a block of {len(convs)} convolutions on its main branch")
-    kind = (
-        ("preact" if preact else "basic")
-        if len(convs) == 2
-        else ("preact_bottleneck" if preact else "bottleneck")
-    )
-    for i in main:  # only a bottleneck's 3x3 may be grouped (ResNeXt)
-        op = records[i].op
-        if isinstance(op, ops.Conv) and op.groups != 1 and (len(convs) == 2 or op.kernel == (1, 1)):
-            raise refuse(records[i], "a grouped convolution")
+        raise CannotExpress(*where, _not_a_block(len(convs), bool(adds)))
+    kind = ("preact" if preact else "basic") if len(convs) == 2 else (
+        "preact_bottleneck" if preact else "bottleneck"
+    )  # fmt: skip
+    _check_convs(records, main, shortcut_chain, len(convs))
     strides = [c.stride[0] for c in convs]
     stride = max(strides)
     stride_on = "1x1"
@@ -223,126 +228,52 @@ def _block(records: Sequence[Record], group: list[int]) -> _Block:
     elif ops.Conv in kinds:
         short = "projection"
     inner = convs[1].out_channels if len(convs) == 3 else convs[0].out_channels
-    return _Block(
-        first,
-        first.owner,
-        kind,
-        convs,
-        stride,
-        stride_on,
-        dropout,
-        short,
-        convs[0].in_channels,
-        inner,
-        convs[-1].out_channels,
-        convs[1].groups,
-        tuple(group),
-    )
+    gate, gate_at = _gate_of(records, group, gates, main, adds, after)
+    return Block(
+        first, first.owner, kind, convs, stride, stride_on, dropout, short,
+        convs[0].in_channels, inner, convs[-1].out_channels, convs[1].groups,
+        tuple(records[i] for i in main), tuple(records[i] for i in after), gate, gate_at,
+    )  # fmt: skip
 
 
-def _block_spec(blocks: list[_Block], hints: Hints) -> tuple[BlockDraft, ShortcutOption]:
-    head = blocks[0]
-    for b in blocks:
-        for what, mine, theirs in (
-            ("kind", b.kind, head.kind),
-            ("dropout", b.dropout, head.dropout),
-            ("groups", b.groups, head.groups),
-        ):
-            if mine != theirs:
-                raise refuse(
-                    b.first,
-                    f"its {what} ({mine}) differs from {head.owner}'s ({theirs})",
-                )
-    strided = {b.stride_on for b in blocks if b.stride > 1} or {"1x1"}
-    if len(strided) > 1:
-        b = next(b for b in blocks if b.stride > 1 and b.stride_on != blocks[0].stride_on)
-        raise refuse(b.first, "blocks stride on different convs")
-    bottleneck = head.kind.endswith("bottleneck")
-    expansion = 1
-    width_per_group = 64
-    if bottleneck:
-        expansion = hints.expansion or 4
-        for b in blocks:
-            if b.out_channels % expansion:
-                raise refuse(
-                    b.first,
-                    f"{b.out_channels} output channels, not a multiple of {expansion}",
-                )
-        wpg = _wpg([(b.out_channels // expansion, b.inner, b.groups) for b in blocks])
-        if wpg is None:
-            b = blocks[0]
-            raise refuse(b.first, "bottleneck widths no `width per group` gives")
-        width_per_group = wpg
-    else:
-        for b in blocks:
-            if b.inner != b.out_channels:
-                raise refuse(
-                    b.first,
-                    "a basic block whose two convolutions differ in width",
-                )
-    spec = BlockDraft(
-        head.kind,
-        expansion,
-        strided.pop(),
-        hints.zero_init,
-        head.groups,
-        width_per_group,
-        head.dropout,
-    )
-    kinds = [b.shortcut for b in blocks]
-    if "none" in kinds and set(kinds) != {"none"}:
-        b = blocks[kinds.index("none")]
-        raise refuse(b.first, "a block without an addition among residual ones")
-    option: ShortcutOption = "B"
-    if "none" in kinds:
-        option = "none"
-    elif "pad" in kinds:
-        option = "A"
-    elif "avgdown" in kinds:
-        option = "D"
-    elif any(
-        b.shortcut == "projection" and b.stride == 1 and b.in_channels == b.out_channels
-        for b in blocks
-    ):
-        option = "C"
-    return spec, option
+def _check_convs(records, main: list[int], shortcut: list[int], convs: int) -> None:
+    """No bias in a block; only a bottleneck's 3x3 grouped (ResNeXt)."""
+    for i in main + shortcut:
+        op = records[i].op
+        if isinstance(op, ops.Conv) and op.bias:
+            raise refuse(
+                records[i], "a convolution with a bias in a block (the language's have none)"
+            )
+        grouped = isinstance(op, ops.Conv) and op.groups != 1 and i in main
+        if grouped and (convs == 2 or op.kernel == (1, 1)):
+            raise refuse(
+                records[i], "a grouped convolution (the language groups a bottleneck's 3x3)"
+            )
 
 
-def _wpg(stages: list[tuple[int, int, int]]) -> int | None:
-    """The ``width per group`` W with ``planes * W // 64 * groups == inner`` for every
-    (planes, inner, groups); 64 if it fits, else the smallest."""
-    low, high = 1, 1 << 40
-    for planes, inner, groups in stages:
-        if inner % groups:
-            return None
-        q = inner // groups
-        low = max(low, -(-64 * q // planes))
-        high = min(high, -(-64 * (q + 1) // planes) - 1)
-    if low > high:
-        return None
-    return 64 if low <= 64 <= high else low
-
-
-def _stages(blocks: list[_Block], expansion: int, pooled_stem: bool) -> list[StageDraft]:
-    runs: list[list[_Block]] = []
-    for b in blocks:
-        parent = b.owner.rpartition(".")[0]
-        prev = runs[-1][-1] if runs else None
-        if (
-            prev is None
-            or prev.owner.rpartition(".")[0] != parent
-            or b.stride != 1
-            or b.in_channels != b.out_channels
-        ):
-            runs.append([b])
-        else:
-            runs[-1].append(b)
-    labels = (
-        [f"conv{i + 2}_x" for i in range(len(runs))] if pooled_stem and len(runs) == 4 else None
-    )
-    return [
-        StageDraft(
-            labels[i] if labels else None, len(run), run[0].out_channels // expansion, run[0].stride
+def _not_a_block(convs: int, residual: bool) -> str:
+    if residual:
+        return (
+            f"a block of {convs} convolutions on its residual branch (the language's have 2 or 3)"
         )
-        for i, run in enumerate(runs)
-    ]
+    return f"a module of {convs} convolutions without a residual addition, among blocks"
+
+
+def _gate_of(records, group, gates, main, adds, after) -> tuple[Gate | None, tuple[str, int]]:
+    """The block's gate and where it sits: after ``main[k]`` (k = -1: before the first
+    layer), or after the addition's k-th follower (("after", 0): right after the addition)."""
+    products = [gates[i] for i in gates if records[i].owner == records[group[0]].owner]
+    if not products:
+        return None, ("main", 0)
+    gate = products[0]
+    if len(products) > 1:
+        raise refuse(records[products[1].multiply], "a second channel gate in one block")
+    if gate.main in main:
+        return gate, ("main", main.index(gate.main))
+    if adds and gate.main == adds[0]:
+        return gate, ("after", 0)
+    if gate.main in after:
+        return gate, ("after", after.index(gate.main) + 1)
+    if main and gate.main == inputs_of(records, records[main[0]])[0]:
+        return gate, ("main", -1)
+    raise refuse(records[gate.multiply], "a channel gate on the shortcut")

@@ -19,9 +19,11 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +63,50 @@ def keywords(pairs: tuple[str, ...]) -> dict[str, Any]:
     return found
 
 
+@contextmanager
+def user_code(what: str, argv0: str = "") -> Iterator[None]:
+    """Run the user's code as ``python -m`` or ``python FILE`` would, apart from resdsl's own
+    output: ``sys.argv`` holds only ``argv0`` (an argparse at import time sees no resdsl
+    options), what it prints goes to stderr (stdout carries the spec), and ``sys.exit`` is
+    one located error rather than resdsl's exit.
+
+    >>> with user_code("a factory"):
+    ...     print("chatter")  # to stderr: stdout carries the spec
+    >>> with user_code("a factory"):
+    ...     sys.exit(3)
+    Traceback (most recent call last):
+    ...
+    resdsl.imports.source.ImportFailed: a factory called sys.exit(3) (exit status 3); ...
+    """
+    argv = sys.argv
+    sys.argv = [argv0 or what]
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    except SystemExit as stop:
+        code = stop.code
+        status = code if isinstance(code, int) else 1 if code is not None else 0
+        shown = "" if code is None else repr(code) if not isinstance(code, int) else str(code)
+        raise ImportFailed(
+            f"{what} called sys.exit({shown}) (exit status {status}); resdsl reads models "
+            "without running their command lines"
+        ) from None
+    finally:
+        sys.argv = argv
+
+
+@contextmanager
+def _on_path(folder: str) -> Iterator[None]:
+    """``folder`` first on ``sys.path`` while the user's module is imported, as ``python -m``
+    puts the current directory and ``python FILE`` the file's."""
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
+
+
 def factory(source: str) -> Callable[..., Any]:
     """The callable ``source`` names, its module imported (or its file loaded)."""
     where, name, is_file = split(source)
@@ -75,13 +121,20 @@ def factory(source: str) -> Callable[..., Any]:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # dataclasses and pickling look classes up there
         try:
-            spec.loader.exec_module(module)
+            with _on_path(str(path.resolve().parent)), user_code(f"loading {where}", where):
+                spec.loader.exec_module(module)
+        except ImportFailed:
+            sys.modules.pop(module_name, None)
+            raise
         except Exception as error:
             sys.modules.pop(module_name, None)
             raise ImportFailed(f"{where}: {type(error).__name__}: {_line(error)}") from None
     else:
         try:
-            module = importlib.import_module(where)
+            with _on_path(os.getcwd()), user_code(f"importing {where}", where):
+                module = importlib.import_module(where)
+        except ImportFailed:
+            raise
         except Exception as error:
             raise ImportFailed(
                 f"cannot import {where}: {type(error).__name__}: {_line(error)}"
@@ -97,14 +150,15 @@ def build(make: Callable[..., Any], source: str, kwargs: dict[str, Any]) -> nn.M
     import torch
     from torch import nn
 
-    try:
-        with torch.device("meta"):
-            model = make(**kwargs)
-    except Exception:
+    with user_code(f"{source}()"):
         try:
-            model = make(**kwargs)
-        except Exception as error:
-            raise ImportFailed(f"{source}(): {type(error).__name__}: {_line(error)}") from None
+            with torch.device("meta"):
+                model = make(**kwargs)
+        except Exception:
+            try:
+                model = make(**kwargs)
+            except Exception as error:
+                raise ImportFailed(f"{source}(): {type(error).__name__}: {_line(error)}") from None
     if not isinstance(model, nn.Module):
         raise ImportFailed(f"{source}() returned a {type(model).__name__}, not an nn.Module")
     return model
@@ -138,6 +192,15 @@ def with_state_dict(
         if weight is not None and weight.dim() == 2 and weight.shape[0] != fc.out_features:
             model = build(make, hint, {**kwargs, "num_classes": int(weight.shape[0])})
     expected = model.state_dict()
+    # Batch norm fills in a counter that files saved before PyTorch 0.4.1 lack, as
+    # load_state_dict(strict=True) accepts (BatchNorm's _load_from_state_dict).
+    norms = [
+        (n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._NormBase)
+    ]
+    counters = {f"{n}.num_batches_tracked" for n, m in norms if m.track_running_stats}
+    for key in counters - state.keys():
+        if key in expected:
+            state[key] = torch.tensor(0, dtype=torch.long)
     problem = next((f"missing key {k}" for k in expected if k not in state), None)
     problem = problem or next((f"unexpected key {k}" for k in state if k not in expected), None)
     problem = problem or next(

@@ -50,6 +50,10 @@ def stem(records: list[Record], preact: bool) -> list[StemLayer]:
                 raise refuse(r, "a grouped convolution in the stem")
             if not _writable(op):
                 raise refuse(r, "a stride or padding that differs by axis")
+            if op.bias:
+                raise refuse(
+                    r, "a stem convolution with a bias (the language's has none: BN follows)"
+                )
             layers.append(StemLayer("conv", op.kernel, op.out_channels, op.stride, op.padding))
             bare = preact and i == convs[-1]
             expect = [] if bare else [ops.BatchNorm(op.out_channels), ops.ReLU()]
@@ -68,6 +72,12 @@ def stem(records: list[Record], preact: bool) -> list[StemLayer]:
             layers.append(StemLayer(op.kind, op.kernel, None, op.stride, op.padding))
             i += 1
             continue
+        if preact and isinstance(op, ops.BatchNorm | ops.ReLU):
+            raise refuse(
+                r,
+                "a pre-activation network's stem ends at its last convolution (its first unit "
+                f"opens with BN and ReLU); this one goes on with {op.kind}",
+            )
         raise refuse(r, f"a stem {op.kind} the language does not write")
     return layers
 
@@ -86,11 +96,7 @@ def head(records: list[Record], preact: bool) -> int:
     expect += [ops.GlobalAvgPool, ops.Linear]
     for k, r in enumerate(records):
         if k >= len(expect) or not isinstance(r.op, expect[k]):
-            raise refuse(
-                r,
-                "the head is the global average pool then one fc "
-                "(after pre-activation blocks: BN, ReLU, the pool, the fc)",
-            )
+            raise refuse(r, _head_problem(r, expect[k] if k < len(expect) else None, preact))
     if len(records) < len(expect):
         where = records[-1] if records else None
         raise CannotExpress(
@@ -98,7 +104,44 @@ def head(records: list[Record], preact: bool) -> int:
             where.type_name if where else "model",
             "the head lacks the global average pool or the fc",
         )
+    if not records[-1].bias:
+        raise refuse(records[-1], "an fc without a bias (the language's fc has one)")
     return records[-1].op.out_features  # type: ignore[union-attr]
+
+
+_NAMES = {ops.GlobalAvgPool: "the global average pool", ops.AvgPool: "an average pool",
+          ops.Linear: "the fc"}  # fmt: skip
+_HEAD = (
+    "the head is the global average pool then one fc (after pre-activation blocks: BN, ReLU, "
+    "the pool, the fc)"
+)
+
+
+def _head_problem(r: Record, expected: type | None, preact: bool) -> str:
+    """Why the head's record ``r`` is not the one the language has there."""
+    op = r.op
+    if expected is None:
+        return f"a {op.kind} after the fc (the language's head ends with it)"
+    if preact and expected is ops.BatchNorm:
+        return (
+            "after pre-activation units the language's head opens with BN and ReLU (He et al. "
+            f"2016); this one goes on with {_NAMES.get(type(op), op.kind)}"
+        )
+    if isinstance(op, ops.AvgPool):
+        shown = "x".join(map(str, r.shape))
+        return (
+            f"an average pool of {op.kernel[0]}x{op.kernel[1]} that leaves a {shown} map at "
+            "this input size (the language's head pools the whole map; give the size the model "
+            "was written for with --input)"
+        )
+    if isinstance(op, ops.Linear) and expected is ops.GlobalAvgPool:
+        return (
+            f"an fc of {op.in_features} features that no global average pool precedes (the "
+            "language's head pools the map to 1x1, then one fc)"
+        )
+    if isinstance(op, ops.Dropout):
+        return "dropout before the fc (the language's head is the global average pool, then one fc)"
+    return _HEAD
 
 
 def default_size(layers: list[StemLayer]) -> tuple[int, int]:

@@ -27,13 +27,16 @@
 Each setting is written only where it differs from the language's default (docs/language.md)
 and the block's definition in the prelude, so that the spec reads as one written by hand:
 ``stride on 3x3`` but never ``stride on 1x1``, ``groups 32`` but never ``groups 1``,
-``padding`` only where it is not kernel // 2.
+``padding`` only where it is not kernel // 2. A block with a channel gate is preceded by the
+gate's definition and the block that holds it (:mod:`resdsl.imports.attention`), and the
+``block`` line names that block (``block se_bottleneck, stride on 3x3``).
 """
 
 from __future__ import annotations
 
 from resdsl import __version__
 from resdsl.diagnostics import printable
+from resdsl.imports.attention import definitions
 from resdsl.imports.match import Draft
 from resdsl.imports.stem_head import StemLayer
 from resdsl.lang import syntax as s
@@ -45,6 +48,9 @@ def unparse(draft: Draft, origin: str) -> str:
     """The spec text of ``draft``; ``origin`` (what was imported) goes in its header."""
     where = printable(origin).replace("\n", " ")
     lines = [f"# Imported by resdsl {__version__} from {where} (`resdsl import`)."]
+    gate = draft.block.gate
+    if gate is not None:
+        lines += ["", *definitions(gate, draft.block.kind, _definition(draft.block.kind).cls.text)]
     lines += [f"network {draft.name} {{", f"    input {'x'.join(map(str, draft.input))}"]
     lines.append(f"    classes {draft.classes}")
     if draft.deep_stem:
@@ -82,16 +88,22 @@ _WORDS = (
 )
 
 
+def _definition(kind: str) -> s.BlockDef:
+    """The prelude's definition of a block kind."""
+    (definition,) = (
+        i for i in prelude().items if isinstance(i, s.BlockDef) and i.name.text == kind
+    )
+    return definition
+
+
 def _block_line(draft: Draft) -> str:
     """``block bottleneck, stride on 3x3, zero init, groups 32, width per group 4``: the
     options, in the order the language's docs list them, where they differ from the
     definition's defaults."""
     block = draft.block
-    (definition,) = (
-        i for i in prelude().items if isinstance(i, s.BlockDef) and i.name.text == block.kind
-    )
+    definition = _definition(block.kind)
     defaults = {p.name.text: value(p.default, {}) for p in definition.params if p.default}
-    parts = [block.kind]
+    parts = [block.kind if block.gate is None else f"{block.gate.kind}_{block.kind}"]
     for word, param in _WORDS:
         mine = getattr(block, param)
         if param == "stride_on":

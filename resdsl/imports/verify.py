@@ -6,12 +6,14 @@
 
 The draft :mod:`resdsl.imports.match` reads is a guess from the modules; this makes it
 exact. Each operation gets a digest of its op (a frozen dataclass of kernel, stride,
-padding, groups, channels ...) and, recursively, of its inputs' digests, an addition's in
-either order (F(x) + x and x + F(x) are one network). The spec's IR is digested node by
-node, the records likewise (through flatten and ``nn.Identity``, which pass their input on),
-and the first record whose digest the IR lacks is where the model leaves the language: its
-op, or what it reads, is not what any spec would put there. Equal output digests mean the
-same computation, whatever the order the model's forward runs its branches in.
+padding, groups, channels ...) and, recursively, of its inputs' digests, an addition's and a
+product's in either order (F(x) + x and x + F(x) are one network; ``out += x`` and
+``out + x`` one sum). The spec's IR is digested node by node, the records likewise (through
+reshapes and ``nn.Identity``, which pass their input on; a channel gate's linear layers as
+the 1x1 convolutions they are on a pooled map), and the first record whose digest the IR
+lacks is where the model leaves the language: its op, or what it reads, is not what any spec
+would put there. Equal output digests mean the same computation, whatever the order the
+model's forward runs its branches in.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ def verify(records: Sequence[Record], net: Network) -> None:
         op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
         mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
         if mine[r.index] not in known:
+            article = "an" if r.op.kind[:1] in "aeiou" else "a"
             raise refuse(
                 r,
-                "no network the language writes has it here (read as "
+                f"no network the language writes has {article} {r.op.kind} here (read as "
                 f"block {net.block.kind}, shortcut {net.shortcut})",
             )
     last = max(mine)
@@ -48,7 +51,31 @@ def verify(records: Sequence[Record], net: Network) -> None:
         raise refuse(r, "the spec read from the model has more layers")
 
 
+def correspondence(records: Sequence[Record], net: Network) -> dict[int, int]:
+    """Each record's node in the IR of a spec that verified against them (record index ->
+    node index): the node computing what the record computes. It lets a model's weights be
+    placed in the spec's module whatever either calls its layers (benchmarks/import_fuzz.py).
+    """
+    ir_digest: list[int] = []
+    where: dict[int, int] = {}
+    for index, node in enumerate(net.nodes):
+        ir_digest.append(_digest(node.op, [ir_digest[i] for i in node.inputs]))
+        where.setdefault(ir_digest[-1], index)
+    mine: dict[int, int] = {}
+    found: dict[int, int] = {}
+    for r in records:
+        if r.op is None:
+            continue
+        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
+        mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
+        if mine[r.index] in where:
+            found[r.index] = where[mine[r.index]]
+    return found
+
+
 def _digest(op: ops.Op, inputs: list[int]) -> int:
-    if isinstance(op, ops.Add):
+    if isinstance(op, ops.Add | ops.Multiply):
         inputs = sorted(inputs)
+        if isinstance(op, ops.Add):
+            op = ops.Add()  # in place or not, the same sum
     return hash((op, tuple(inputs)))

@@ -47,7 +47,7 @@ def test_writes_once_then_needs_force(runner, at_root, tmp_path):
     ("args", "message"),
     [
         ([f"{FIXTURE}:dilated"], "cannot express layer2.1.conv2 (Conv2d): a dilated convolution"),
-        ([f"{FIXTURE}:gelu_gate"], "cannot express layer2.0 (Block): the function gelu()"),
+        ([f"{FIXTURE}:gelu_gate"], "cannot express layer2.0 (Block): gelu() has no word"),
         (["missing.py:net"], "missing.py: no such file"),
         ([f"{FIXTURE}:Block"], f"{FIXTURE}:Block(): TypeError: Block.__init__() missing"),
         ([f"{FIXTURE}:NOT_A_FACTORY"], f"{FIXTURE} has no factory NOT_A_FACTORY"),

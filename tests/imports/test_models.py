@@ -11,6 +11,7 @@ import resdsl  # noqa: E402
 from resdsl.imports import CannotExpress, ImportFailed, import_model, load  # noqa: E402
 from resdsl.imports.source import keywords, split  # noqa: E402
 from tests.fixtures import import_models  # noqa: E402
+from tests.imports.same import assert_computes_the_same  # noqa: E402
 
 FIXTURE = "tests/fixtures/import_models.py"
 
@@ -41,15 +42,8 @@ def test_a_module_object_and_its_options():
     ("factory", "message"),
     [
         ("dilated", "cannot express layer2.1.conv2 (Conv2d): a dilated convolution (dilation 2)"),
-        (
-            "squeeze_excite",
-            "cannot express layer1.0.se.reduce (Conv2d): a convolution with a bias",
-        ),
-        (
-            "gelu_gate",
-            "cannot express layer2.0 (Block): the function gelu() has no place in the language",
-        ),
-        ("dropout_head", "cannot express drop (Dropout): the head is the global average pool"),
+        ("gelu_gate", "cannot express layer2.0 (Block): gelu() has no word in the language"),
+        ("dropout_head", "cannot express drop (Dropout): dropout before the fc (the language's"),
     ],
 )
 def test_refusals_name_the_module(at_root, factory, message):
@@ -57,6 +51,19 @@ def test_refusals_name_the_module(at_root, factory, message):
         import_model(f"{FIXTURE}:{factory}")
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
+
+
+def test_squeeze_excite_module_becomes_a_definition():
+    """SqueezeExcite (reduce, expand: 1x1 convolutions with bias, x * scale.sigmoid()) is
+    written as the spec's own `se` block, inserted after each block's bn2."""
+    model = import_models.squeeze_excite()
+    text = import_model(model)
+    assert "block se(reduction = 4) as SEModule {\n" in text
+    assert "        reduce: conv 1x1, reduced, bias\n        relu\n" in text
+    assert "        expand: conv 1x1, channels, bias\n        sigmoid\n" in text
+    assert "block se_basic as SEBasicBlock = basic with se after bn2\n" in text
+    assert "    block se_basic\n    shortcut B\n" in text
+    assert_computes_the_same(model, text)
 
 
 def test_a_shortcut_the_language_would_read_elsewhere():
