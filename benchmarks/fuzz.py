@@ -62,7 +62,7 @@ codegen_module = importlib.import_module("resdsl.codegen.generate")
 
 SEEDS = sorted(
     [
-        *(ROOT / "specs").glob("*.res"),
+        *(ROOT / "specs").glob("**/*.res"),  # the zoo's too
         *(ROOT / "tests" / "golden" / "errors").glob("*.res"),
         *(ROOT / "tests" / "golden" / "language").glob("*.res"),
         ROOT / "resdsl" / "lang" / "prelude.res",  # block definitions, and the shortcuts'
@@ -78,8 +78,8 @@ VOCABULARY = [
     # the words of block definitions
     *(b"let require doc branch add multiply concat shortcut here if else and or not max min "
       b"log2 as after before bias ceil sigmoid gn conv1d stdconv blurpool droppath dropout pad "
-      b"bn relu planes stride channels se deep".split()),
-    *b"{ } ( ) , : = + - * / % == != < <= > >= . #".split(),
+      b"bn relu planes stride channels se deep via width1".split()),
+    *b"{ } ( ) [ ] , : = + - * / % == != < <= > >= . #".split(),
     b'"', b"3x3", b"3x224x224", b"0", b"1", b"n", b"\n",
 ]  # fmt: skip
 NUMBERS = [b"0", b"-1", b"1048576", b"1048577", b"99999999999", b"7" * 21, b"1" * 5000]
