@@ -35,8 +35,11 @@ graphviz:
 	  else echo "note: Graphviz 'dot' not found; install it (apt-get install graphviz) for SVG/PNG output"; fi; }
 
 demo: install graphviz
-	$(BIN)/resdsl check specs/*.res
+	$(BIN)/resdsl check specs/*.res specs/zoo/*.res
 	$(BIN)/resdsl compile specs/*.res -o generated
+	for spec in specs/zoo/*.res; do \
+	  $(BIN)/resdsl compile $$spec -o generated/zoo/$$(basename $$spec .res) >/dev/null || exit 1; \
+	done
 	$(BIN)/resdsl stats specs/*.res
 
 test: install-dev
