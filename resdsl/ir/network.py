@@ -75,10 +75,11 @@ class BlockInfo:
     span: Span
     # A pre-activation unit whose shortcut reads after its BN and ReLU (`shortcut here`).
     preactivated: bool = False
+    module: str | None = None  # its module path where the network's `modules` sets one
 
     @property
     def path(self) -> str:
-        return f"layer{self.stage}.{self.index}"
+        return self.module or f"layer{self.stage}.{self.index}"
 
 
 @dataclass(frozen=True)
