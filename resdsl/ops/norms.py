@@ -162,8 +162,8 @@ class EvoNormS0(Op):
     deviation of each sample's group of channels. No batch statistics: 3 parameters a channel.
 
     Autograd keeps its input and four tensors of its size (the sigmoid's output, the gated
-    input, the group standard deviation expanded to the map, the quotient); the per-sample
-    group statistics are negligible beside them.
+    input, the group standard deviation expanded to the map, the quotient), and each sample's
+    group standard deviations.
 
         >>> evo = EvoNormS0(32, 256)
         >>> evo.params(), evo.label(), evo.torch()
@@ -185,7 +185,7 @@ class EvoNormS0(Op):
         return math.prod(out)  # as a norm: one multiply-add an element (no counter counts it)
 
     def extra_saved(self, out: Shape, inputs: Sequence[Shape] | None = None) -> int:
-        return 4 * math.prod(out)
+        return 4 * math.prod(out) + self.groups  # and each group's standard deviation
 
     def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
         return itemsize  # tensors of its input's dtype
@@ -206,8 +206,8 @@ class FRN(Op):
     timm's ``FilterResponseNormTlu2d``): each channel of each sample divided by its root mean
     square over the map, scaled and shifted, then ``max(x, tau)``. 3 parameters a channel.
 
-    Autograd keeps its input and two tensors of its size (the normalised map, the shifted one
-    the threshold compares).
+    Autograd keeps its input, two tensors of its size (the normalised map, the shifted one the
+    threshold compares) and each sample's inverse RMS per channel.
 
         >>> frn = FRN(64)
         >>> frn.params(), frn.label(), frn.torch()
@@ -228,7 +228,7 @@ class FRN(Op):
         return math.prod(out)
 
     def extra_saved(self, out: Shape, inputs: Sequence[Shape] | None = None) -> int:
-        return 2 * math.prod(out)
+        return 2 * math.prod(out) + self.channels  # and each channel's inverse RMS
 
     def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
         return itemsize
