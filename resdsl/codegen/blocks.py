@@ -49,17 +49,19 @@ def block_context(net: Network) -> dict[str, Any]:
     if ("none" in shortcuts and len(shortcuts) > 1) or len(special) > 1:
         raise error_at(span, f"resdsl compile cannot mix shortcuts {sorted(shortcuts)}")
     shortcut = net.spec.shortcuts.get(special[0]) if special else None
-    flag = definition.reads_here and residual
+    attr = _attribute(shortcut) if shortcut else None
+    flag: bool | str = definition.reads_here and residual
+    if flag and definition.identity_raw:  # only a working shortcut reads the pre-activation
+        flag = f"self.{attr} is not None" if attr else False
     varied = varied_values(net)
     env = stage_env(spec, varied)
     body = emit(definition, env, net.spec.definitions, preact_flag=flag, plain=not residual)
     init, forward = list(body.init), [list(p) for p in body.forward]
-    attr = _attribute(shortcut) if shortcut else None
     params = []
     if attr is not None:
         params.append(f"{attr}: nn.Module | None = None")
-        init.append(f"self.{attr} = {attr}")
-    if flag:
+        init.insert(len(init) if body.via_at is None else body.via_at, f"self.{attr} = {attr}")
+    if flag is True:
         params.append(f"{_PREACT_FLAG}: bool = False")
         implied = f" or {attr} is not None" if attr else ""
         init.append(f"self.{_PREACT_FLAG} = {_PREACT_FLAG}{implied}")
@@ -266,7 +268,17 @@ def function_context(definition: Definition) -> dict[str, Any]:
         local = "pool" if op.pool else op.kind
         lines += [f"{local} = nn.Identity()", f"if {decided}:", f"    {local} = {op.module()}"]
         items.append(local)
-    lines.append(f"return nn.Sequential({', '.join(items)})")
+    names = [
+        st.label.text.partition(".")[2]  # type: ignore[union-attr]
+        for st in definition.body
+        if isinstance(st, s.BlockLayer)
+        and (st.condition is None or condition(st.condition, env) is not False)
+    ]
+    if all(name.isdecimal() for name in names):
+        lines.append(f"return nn.Sequential({', '.join(items)})")
+    else:  # named items (timm's downsample.conv): an nn.Sequential of an OrderedDict
+        named = ", ".join(f"{name}={item}" for name, item in zip(names, items, strict=True))
+        lines.append(f"return nn.Sequential(OrderedDict({named}))")
     return {"name": definition.name, "doc": docstring(*_doc(definition, env)), "lines": lines}
 
 

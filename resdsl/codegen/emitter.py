@@ -92,6 +92,9 @@ class Body:
     last_norm: str | None = None  # the last norm before `add shortcut` (zero init's)
     out: Term = 0  # its output's channels
     result: str = "x"  # the variable forward returns
+    # where its shortcut's module is declared: where it says `shortcut via` (timm's
+    # pre-activation blocks declare `downsample` first), else after its layers
+    via_at: int | None = None
 
 
 def emit(
@@ -99,11 +102,12 @@ def emit(
     env: Mapping[str, Term],
     blocks: Mapping[str, Definition],
     *,
-    preact_flag: bool = False,
+    preact_flag: bool | str = False,
     plain: bool = False,
 ) -> Body:
     """The class body of ``definition`` under ``env``. ``preact_flag``: write where a working
-    shortcut reads (``shortcut here``); ``plain``: the network has no shortcuts."""
+    shortcut reads (``shortcut here``), under ``self.preact_shortcut`` or the condition it
+    is; ``plain``: the network has no shortcuts."""
     walker = _Walker(definition, dict(env), blocks, preact_flag, plain)
     walker.walk(definition.body, branch=None)
     body = walker.body
@@ -113,7 +117,7 @@ def emit(
 
 
 class _Walker:
-    def __init__(self, definition, env, blocks, preact_flag: bool, plain: bool) -> None:
+    def __init__(self, definition, env, blocks, preact_flag: bool | str, plain: bool) -> None:
         self.d, self.env, self.blocks = definition, env, blocks
         self.preact_flag, self.plain = preact_flag, plain
         self.body = Body()
@@ -146,9 +150,12 @@ class _Walker:
                 self.current, self.channels, self.spatial = saved
             elif isinstance(statement, s.Merge):
                 self._merge(statement)
+            elif isinstance(statement, s.ShortcutVia):
+                self.body.via_at = len(self.body.init)
             elif isinstance(statement, s.ShortcutHere) and self.preact_flag:
                 self.body.here = True
-                self.line("if self.preact_shortcut:")
+                flag = "self.preact_shortcut" if self.preact_flag is True else self.preact_flag
+                self.line(f"if {flag}:")
                 self.line("    identity = out  # the shortcut reads the pre-activated input")
 
     def _let(self, let: s.Let) -> None:

@@ -69,7 +69,8 @@ def _module(node: Node) -> str:
 def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
     """The network class: constructor lines, and the forward split as timm splits it:
     ``features`` (up to the map before the global pool), ``pool`` (the pool and the flatten,
-    whose output ``forward_head(x, pre_logits=True)`` returns) and ``classifier`` (the fc)."""
+    whose output ``forward_head(x, pre_logits=True)`` returns) and ``classifier`` (the fc, or
+    timm's 1x1 convolution and its flatten)."""
     init: list[str] = []
     features: list[str] = []
     head: list[str] = []
@@ -77,11 +78,18 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
     declared: set[str] = set()  # torchvision's one shared ReLU appears once per use in the IR
     last = {n.stage: n for n in net.nodes if n.section == "stage"}
     sequences = _sequences(net)
+    pooled = next(
+        (i for i, n in enumerate(net.nodes) if n.section == "head" and n.op.pools_globally),
+        len(net.nodes),
+    )
+    classifier_at = next((i for i, n in enumerate(net.nodes) if i > pooled and n.op.params()), None)
     final = len(net.nodes) - 1
     shape = "?"
     num_features = None
     classifier: list[str] = []
     fc = ""
+    fc_new = "nn.Linear"
+    pre_logits = "x"
     for index, node in enumerate(net.nodes):
         if node.section == "input":
             continue
@@ -89,35 +97,32 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
         if node.op.pools_globally and node.section == "head" and forward is features:
             shape = shape_comment(net.nodes[node.inputs[0]].shape)
             forward = head
+        if index == classifier_at and not node.op.flattens:  # timm's 1x1 conv classifier
+            num_features = integer(net.nodes[node.inputs[0]].shape[0], node.span)  # type: ignore[index]
+            pre_logits = "x.flatten(1)"  # timm's ClassifierHead flattens the pooled features
+            fc, fc_new, forward = node.path, "nn.Conv2d", classifier
         if node.section == "stage":
-            stage = net.stage(node.stage)  # type: ignore[arg-type]
-            layer = attribute(stage.path, stage.span)
-            if layer in declared:
-                continue
-            declared.add(layer)
-            entries = stage_entries(net, stage.index, block)
-            items = [line for e in entries for line in _item(e, _STAGE_ITEM_INDENT)]
-            init += [f"self.{layer} = nn.Sequential(", *items, ")"]
-            forward.append(f"x = self.{layer}(x)" + shape_comment(last[stage.index].shape))
+            _stage(net, node, block, init, forward, declared, last)
             continue
         container, _, item = node.path.partition(".")
-        if container in sequences and item:  # one item of an nn.Sequential (timm's deep stem)
+        if container in sequences and item:  # an item of an nn.Sequential (timm's stem, head)
+            members = sequences[container]
+            whole = all(net.nodes.index(m) < pooled for m in members)
             if container not in declared:
                 declared.add(container)
-                members = sequences[container]
-                init += [
-                    f"self.{container} = nn.Sequential(",
-                    *(f"    {_module(member)}," for member in members),
-                    ")",
-                ]
-                forward.append(f"x = self.{container}(x)" + shape_comment(members[-1].shape))
+                init += _sequential(container, members)
+                if whole:
+                    forward.append(f"x = self.{container}(x)" + shape_comment(members[-1].shape))
+            if not whole:
+                call = f"self.{container}[{item}]" if item.isdecimal() else f"self.{node.path}"
+                forward.append(f"x = {call}(x)" + _comment_of(node))
             continue
         name = attribute(node.path, node.span)
         if name not in declared:
             declared.add(name)
             init.append(f"self.{name} = {_module(node)}")
         if not node.op.flattens:
-            forward.append(f"x = self.{name}(x)" + shape_comment(node.shape))
+            forward.append(f"x = self.{name}(x)" + _comment_of(node))
             continue
         if index != final or forward is features:
             raise error_at(
@@ -137,8 +142,88 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
         "pool": head,
         "classifier": classifier,
         "fc": fc,
+        "fc_new": fc_new,
+        "pre_logits": pre_logits,
         "num_features": num_features,
     }
+
+
+def _comment_of(node: Node) -> str:
+    """A line's shape comment; in the head, from its classifier on, the classes."""
+    if node.section != "head":
+        return shape_comment(node.shape)
+    if node.shape is not None and len(node.shape) == 1:
+        return "  # (N, num_classes)"
+    if node.op.params() and node.shape is not None and node.shape[1:] == (1, 1):
+        return "  # (N, num_classes, 1, 1)"
+    return shape_comment(node.shape)
+
+
+def _stage(net: Network, node: Node, block, init, forward, declared, last) -> None:
+    """A stage's constructor (once) and forward line: ``self.layer2 = nn.Sequential(...)``, or,
+    where the network's ``modules`` says so, every stage in one container
+    (``self.stages = nn.Sequential(Stage(...), ...)``, timm's ``stages.0.blocks.0``)."""
+    stage = net.stage(node.stage)  # type: ignore[arg-type]
+    parts = net.spec.stage_modules()
+    if parts is None:
+        layer = attribute(stage.path, stage.span)
+        if layer in declared:
+            return
+        declared.add(layer)
+        entries = stage_entries(net, stage.index, block)
+        items = [line for e in entries for line in _item(e, _STAGE_ITEM_INDENT)]
+        init += [f"self.{layer} = nn.Sequential(", *items, ")"]
+        forward.append(f"x = self.{layer}(x)" + shape_comment(last[stage.index].shape))
+        return
+    container, inner = parts
+    container = attribute(container, stage.span)
+    if container in declared:
+        return
+    declared.add(container)
+    wrapper = "Stage" if inner else "nn.Sequential"
+    init.append(f"self.{container} = nn.Sequential(")
+    for each in net.stages:
+        entries = stage_entries(net, each.index, block)
+        init.append(f"    {wrapper}(")
+        init += [f"    {line}" for e in entries for line in _item(e, _STAGE_ITEM_INDENT + 4)]
+        init.append("    ),")
+    init.append(")")
+    forward.append(f"x = self.{container}(x)" + shape_comment(last[net.stages[-1].index].shape))
+
+
+def stage_class(inner: str) -> str:
+    """The class of a stage whose blocks are an attribute of it (timm's ``ResNetStage``)."""
+    return f'''class Stage(nn.Module):
+    """One stage: its blocks, in order, under `{inner}` (timm's ResNetStage)."""
+
+    def __init__(self, *blocks: nn.Module) -> None:
+        super().__init__()
+        self.{inner} = nn.Sequential(*blocks)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.{inner}(x)'''
+
+
+def _sequential(container: str, members: list[Node]) -> list[str]:
+    """The constructor of a stem's or head's ``nn.Sequential``: numbered items, or named ones
+    (``nn.Sequential(OrderedDict(conv=..., pool=...))``, timm's ``stem.conv``)."""
+    items = [member.path.partition(".")[2] for member in members]
+    if all(item.isdecimal() for item in items):
+        return [
+            f"self.{container} = nn.Sequential(",
+            *(f"    {_module(member)}," for member in members),
+            ")",
+        ]
+    return [
+        f"self.{container} = nn.Sequential(",
+        "    OrderedDict(",
+        *(
+            f"        {attribute(item, member.span)}={_module(member)},"
+            for item, member in zip(items, members, strict=True)
+        ),
+        "    )",
+        ")",
+    ]
 
 
 # Where a stage's nn.Sequential items sit in the generated file (two levels in, four more).
@@ -189,33 +274,30 @@ def _item(call: str, indent: int) -> list[str]:
 
 def _sequences(net: Network) -> dict[str, list[Node]]:
     """The stem's and head's ``nn.Sequential`` containers: nodes with paths ``conv1.0``,
-    ``conv1.1`` ... (timm's deep stem), by container, in order. Items must run 0, 1, 2, ...
-    one after another, or the module would not be the IR's."""
+    ``conv1.1`` ... (timm's deep stem) or ``stem.conv``, ``stem.pool`` (timm's ResNetV2), by
+    container, in order. Numbered items must run 0, 1, 2, ..., named ones differ, one after
+    another, or the module would not be the IR's."""
     found: dict[str, list[Node]] = {}
     for node in net.nodes:
         container, _, item = node.path.partition(".")
-        if node.section in ("stem", "head") and item.isdecimal():  # others: attribute refuses
+        if node.section in ("stem", "head") and item:  # others: attribute refuses
             found.setdefault(attribute(container, node.span), []).append(node)
     for container, members in found.items():
         items = [member.path.partition(".")[2] for member in members]
         first = net.nodes.index(members[0])
         contiguous = members == list(net.nodes[first : first + len(members)])
-        if items != [str(i) for i in range(len(members))] or not contiguous:
+        numbered = all(item.isdecimal() for item in items)
+        ordered = (
+            items == [str(i) for i in range(len(members))]
+            if numbered
+            else (len(set(items)) == len(items) and not any(item.isdecimal() for item in items))
+        )
+        if not ordered or not contiguous:
             raise error_at(
                 members[0].span,
                 f"resdsl compile cannot emit {container} as an nn.Sequential of {items}",
             )
     return found
-
-
-def _header(spec: str, name: str, command: str) -> list[str]:
-    """The two comment lines above the docstring, within ruff's 100 columns where the names
-    allow: "Do not edit" moves to the second line when the first would be too long."""
-    first = f"# Generated by resdsl {__version__} from {spec}, network {name}."
-    second = f"# change the spec and run `{command}` again."
-    if len(first) + len(" Do not edit:") <= 100:
-        return [f"{first} Do not edit:", second]
-    return [first, f"# Do not edit: {second[2:]}"]
 
 
 def _display_path(file: str) -> str:
@@ -251,6 +333,9 @@ def render(network: Network, *, command: str | None = None) -> str:
         zero_init = "True" if network.block.zero_init is True else "False"
         net["params"] += f", zero_init_residual: bool = {zero_init}"
         kwargs += f", `zero_init_residual` ({zero_init})"
+    parts = network.spec.stage_modules()
+    if parts is not None and parts[1] is not None:
+        block["helper_sources"] = [*block["helper_sources"], stage_class(parts[1])]
     spec = _display_path(network.file)
     stats = network_stats(network)
     counts = [stage.blocks for stage in network.stages]
@@ -265,7 +350,15 @@ def render(network: Network, *, command: str | None = None) -> str:
     notes = [] if stride_on is None else _V1_5_NOTE
     net["doc"] = f"{name}: {block['cls']} x {counts}, {kind}, input {shape}."
     exports = sorted(["META", block["cls"], net_cls], key=lambda n: (not n.isupper(), n))
+    header = [
+        f"# Generated by resdsl {__version__} from {_comment(spec)}, network {name}. Do not edit:",
+        f"# change the spec and run `{_comment(command or f'resdsl compile {spec}')}` again.",
+    ]
+    if any(len(line) > _LINE for line in header):  # a long name: wrapped as ruff would want
+        text = " ".join(line[2:] for line in header)
+        header = [f"# {line}" for line in textwrap.wrap(text, _LINE - 2, break_on_hyphens=False)]
     return _env.get_template("module.py.jinja").render(
+        header=header,
         version=__version__,
         name=name,
         title=f"{name}: generated by resdsl from {_comment(spec)}.",
@@ -277,7 +370,6 @@ def render(network: Network, *, command: str | None = None) -> str:
         ),
         notes=notes,
         stride_on=stride_on,
-        header=_header(_comment(spec), name, _comment(command or f"resdsl compile {spec}")),
         spec_literal=json.dumps(spec),
         input=[integer(d, span) for d in network.input],
         classes=classes,
@@ -290,6 +382,8 @@ def render(network: Network, *, command: str | None = None) -> str:
         uses_torch=any(node.op.flattens for node in network.nodes)
         or any("torch." in source for source in block["helper_sources"]),
         uses_functional=any("F." in source for source in block["helper_sources"]),
+        uses_ordered_dict=any("OrderedDict(" in line for line in net["init"])
+        or any("OrderedDict(" in line for f in block["functions"] for line in f["lines"]),
         exports=[*exports, name],
         factory_doc=f"The {name} network of {_comment(spec)}, with a fresh initialisation.",
         factory_kwargs=f"Keywords go to `{net_cls}`: {kwargs}.",

@@ -40,8 +40,9 @@ def lower(spec: NetworkSpec) -> Network:
         for index in range(stage.blocks):
             layout = stage.layout(index)
             assert layout is not None  # a stage of several blocks has its later ones' layout
-            blocks.append(_block_info(stage, index, layout))
-            nodes.block(layout, stage, index)
+            path = spec.block_path(stage.index, index)
+            blocks.append(_block_info(stage, index, layout, path))
+            nodes.block(layout, stage, index, path)
     for layer in spec.head:
         nodes.add(layer.op, layer.name, (nodes.last,), "head", layer.span)
     graph = graph_of(nodes.made, name=spec.name, input=spec.input, classes=spec.classes)
@@ -58,7 +59,7 @@ def shaped(nodes) -> list[Node]:
     return made.made
 
 
-def _block_info(stage: StageInfo, index: int, layout: Elaborated) -> BlockInfo:
+def _block_info(stage: StageInfo, index: int, layout: Elaborated, path: str) -> BlockInfo:
     first = index == 0
     if stage.layouts:  # blocks of their own values: each reads what the one before made
         before = stage.in_channels if first else stage.layouts[index - 1].channels
@@ -77,6 +78,7 @@ def _block_info(stage: StageInfo, index: int, layout: Elaborated) -> BlockInfo:
         stage.span,
         layout.reads_here,
         values,
+        None if path == f"layer{stage.index}.{index}" else path,
     )
 
 
@@ -101,10 +103,10 @@ class _Nodes:
             Node(op, path, tuple(inputs), section, span, stage, block, branch, shape, tuple(roles))
         )
 
-    def block(self, layout: Elaborated, stage: StageInfo, index: int) -> None:
-        """One block's pieces, reading the node before it, under ``layer{s}.{b}.``."""
+    def block(self, layout: Elaborated, stage: StageInfo, index: int, path: str) -> None:
+        """One block's pieces, reading the node before it, under ``path`` (``layer{s}.{b}``)."""
         source, start = self.last, len(self.made)
-        prefix = f"layer{stage.index}.{index}."
+        prefix = f"{path}."
         key = (id(layout), self.made[source].shape)
         known = self.shaped.get(key)
         if known is None:

@@ -77,10 +77,11 @@ class BlockInfo:
     preactivated: bool = False
     # The block parameters its stage line gives it (`width1 [47, 52, 64]`), by name.
     values: tuple[tuple[str, object], ...] = ()
+    module: str | None = None  # its module path where the network's `modules` sets one
 
     @property
     def path(self) -> str:
-        return f"layer{self.stage}.{self.index}"
+        return self.module or f"layer{self.stage}.{self.index}"
 
 
 @dataclass(frozen=True)

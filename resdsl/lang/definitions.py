@@ -99,6 +99,12 @@ class Definition:
         return next((st.block.text for st in self.body if isinstance(st, s.ShortcutVia)), None)
 
     @cached_property
+    def identity_raw(self) -> bool:
+        """Whether an identity shortcut reads the raw input even in the network's first unit
+        (``shortcut here unless identity``: timm's pre-activation blocks)."""
+        return any(isinstance(st, s.ShortcutHere) and st.identity_raw for st in self.body)
+
+    @cached_property
     def reads_here(self) -> bool:
         """Whether it says where a working shortcut reads (``shortcut here``)."""
         return any(isinstance(st, s.ShortcutHere) for st in self.body)
@@ -207,7 +213,25 @@ def _expand(item: s.BlockDerivation, base: Definition, found: list) -> Definitio
     body = list(base.body)
     for insertion in item.insertions:
         if isinstance(insertion, s.ShortcutVia):  # the base's own `shortcut via`, replaced
-            body = [st for st in body if not isinstance(st, s.ShortcutVia)] + [insertion]
+            at = next((i for i, st in enumerate(body) if isinstance(st, s.ShortcutVia)), None)
+            if at is None:
+                body.append(insertion)
+            else:  # where the base says it: that is where its modules are declared
+                body[at] = insertion
+            continue
+        if isinstance(insertion, s.Replacement):
+            replaced, count = _replaced(body, insertion)
+            if not count:
+                words = " ".join(word.text for word in insertion.words)
+                found.append(
+                    Diagnostic(
+                        insertion.words[0].span,
+                        f"{base.name} has no layer {words} to replace"
+                        + (" (one after another)" if len(insertion.words) > 1 else ""),
+                    )
+                )
+                return None
+            body = replaced
             continue
         labels = [st.label.text for st in body if isinstance(st, s.BlockLayer) and st.label]
         anchor = insertion.anchor.text
@@ -228,6 +252,54 @@ def _expand(item: s.BlockDerivation, base: Definition, found: list) -> Definitio
     return Definition(
         item.name.text, item.name.span, tuple(params), cls, comments, tuple(body), item.span
     )
+
+
+def _replaced(body, replacement: s.Replacement) -> tuple[list, int]:
+    """``body`` with every run of layers of ``replacement.words`` (one after another) made
+    ``replacement.layer``, and how many runs there were; branches too. The new layer keeps the
+    first one's label, size, number, options and condition, its own written over them."""
+    words = [word.text for word in replacement.words]
+    new = replacement.layer
+    out: list = []
+    count = 0
+    index = 0
+    while index < len(body):
+        statement = body[index]
+        if isinstance(statement, s.Branch):
+            inner, more = _replaced(list(statement.body), replacement)
+            out.append(replace(statement, body=tuple(inner)))
+            count += more
+            index += 1
+            continue
+        run = body[index : index + len(words)]
+        pairs = zip(run, words, strict=False)
+        matches = [isinstance(st, s.BlockLayer) and st.op.text == w for st, w in pairs]
+        if len(run) == len(words) and all(matches):
+            first = run[0]
+            numbered = new.direct is not None or any(o.name is None for o in new.options)
+            named = {o.name.text for o in new.options if o.name is not None}
+            kept = [
+                o
+                for o in first.options
+                if (o.name is None and not numbered)
+                or (o.name is not None and o.name.text not in named)
+            ]
+            out.append(
+                replace(
+                    new,
+                    label=first.label,
+                    size=new.size if new.size is not None else first.size,
+                    direct=new.direct if numbered else first.direct,
+                    options=(*kept, *new.options),
+                    condition=new.condition or first.condition,
+                )
+            )
+            count += 1
+            index += len(words)
+            continue
+        out.append(statement)
+        index += 1
+    return out, count
 
 
 def _uses(blocks: dict[str, Definition]) -> nx.DiGraph:
@@ -279,21 +351,21 @@ class _Checker:
         self.found.append(Diagnostic(span, f"block {self.d.name}: {message}"))
 
     def _dotted(self) -> None:
-        """A dotted layer name is an item of an ``nn.Sequential`` (``downsample.0``, a shortcut
-        block's; ``conv1.3``, a deep stem's). Any other (``se.fc1``) would name a layer of a
-        module that is not there."""
+        """A dotted layer name is an item of an ``nn.Sequential``: numbered (``downsample.0``, a
+        shortcut block's; ``conv1.3``, a deep stem's) or named (``stem.conv``, ``head.fc``,
+        timm's ``nn.Sequential(OrderedDict(...))``). One level only: ``a.b.c`` would name a
+        layer of a module within a module."""
         for layer in _layers(self.d.body):
             label = layer.label
-            if label is None or "." not in label.text:
+            if label is None or label.text.count(".") < 2:
                 continue
-            container, _, item = label.text.partition(".")
-            if not item.isdecimal():
-                self.error(
-                    label.span,
-                    f"{label.text} names a layer of a module {container}: write that "
-                    "module as a block of its own and use it here by name",
-                )
-                return
+            container = label.text.rpartition(".")[0]
+            self.error(
+                label.span,
+                f"{label.text} names a layer of a module {container}: write that "
+                "module as a block of its own and use it here by name",
+            )
+            return
 
     def run(self) -> list[Diagnostic]:
         self._dotted()

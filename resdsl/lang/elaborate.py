@@ -241,11 +241,13 @@ class _Walker:
                 self.reads,
             )
         plan = self.shortcut_for(self.input_channels, channels)
-        self.shortcut, self.reads_here = plan.kind, plan.reads_here
+        # `shortcut here unless identity`: an identity reads the raw input, first unit or not
+        raw = plan.kind == "identity" and self.d.identity_raw
+        self.shortcut, self.reads_here = plan.kind, plan.reads_here and not raw
         if plan.kind == "none":
             return current, channels
         source, width = (INPUT, self.input_channels)
-        if plan.reads_here and self.here is not None:
+        if self.reads_here and self.here is not None:
             source, width = self.here
         if plan.definition is not None:
             given = {"channels": width, "out_planes": channels, "stride": self.env.get("stride", 1)}

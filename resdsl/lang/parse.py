@@ -290,8 +290,18 @@ class _Build(Transformer):
         return self._section("head", children)
 
     def stem_preset(self, meta, children):
-        keyword, name = children
-        return s.Section("stem", (), _span(self.path, keyword), preset=self._name(name))
+        keyword, name, arguments = children
+        span = _span(self.path, keyword)
+        return s.Section("stem", (), span, preset=self._name(name), arguments=arguments or ())
+
+    def head_preset(self, meta, children):
+        keyword, name, arguments = children
+        span = _span(self.path, keyword)
+        return s.Section("head", (), span, preset=self._name(name), arguments=arguments or ())
+
+    def modules(self, meta, children):
+        _keyword, string = children
+        return s.Modules(str(string)[1:-1], _span(self.path, string))
 
     def label(self, meta, children):
         return self._name(children[0])
@@ -403,6 +413,10 @@ class _Build(Transformer):
         layer, place, anchor = children
         return s.Insertion(layer, str(place), self._name(anchor))  # type: ignore[arg-type]
 
+    def replacement(self, meta, children):
+        layer, *words = children
+        return s.Replacement(layer, tuple(self._name(word) for word in words))
+
     def insertions(self, meta, children):
         return tuple(children)
 
@@ -498,7 +512,11 @@ class _Build(Transformer):
         return s.ShortcutVia(self._name(name), _span(self.path, keyword))
 
     def shortcut_here(self, meta, children):
-        return s.ShortcutHere(_span(self.path, children[0]))
+        keyword, unless = children
+        return s.ShortcutHere(_span(self.path, keyword), identity_raw=unless is not None)
+
+    def unless_identity(self, meta, children):
+        return True
 
     def use(self, meta, children):
         _keyword, string = children

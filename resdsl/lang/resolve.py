@@ -34,6 +34,7 @@ from resdsl.lang.settings import (
     check_pairing,
     chosen_settings,
     input_shape,
+    modules_pattern,
     shortcut_blocks,
     shortcut_option,
 )
@@ -196,6 +197,7 @@ def _describe(
             f"network {network.name.text} has no head; add `head {{ avgpool fc }}`",
         )
     stem_section, stages = _overridden(network, sections.get("stem"), stages, overrides, scope)
+    sections = {**sections, **_head_overridden(overrides, scope)}
     # Go on with stand-ins for settings that failed, so that the stages and layers are
     # checked too: every error of a file is reported in one run. The network is then dropped.
     shape = shape or (3, 224, 224)
@@ -212,7 +214,7 @@ def _describe(
     infos, channels = _stages(stages, block, shortcut or "B", shortcuts, defs, channels, scope)
     head = ()
     if "head" in sections:
-        head = head_layers(sections["head"], channels, classes, scope, preact)
+        head = head_layers(sections["head"], channels, classes, scope, preact, defs.blocks)
     input_span = settings[s.Input].span if s.Input in settings else network.name.span
     return NetworkSpec(
         name=scope.name,
@@ -231,6 +233,7 @@ def _describe(
         arguments=arguments,
         definitions=defs.blocks,
         shortcuts=shortcuts,
+        modules=modules_pattern(network, scope),
     )
 
 
@@ -252,6 +255,8 @@ def _overridden(network: s.Network, stem, stages: list[s.Stage], derivations, sc
                     "`with stage conv3_x: 4 x 128, stride 2`",
                 )
                 continue
+            if isinstance(item, s.Section) and item.kind == "head":
+                continue  # _head_overridden's
             if isinstance(item, s.Section):
                 if "stem" in seen:
                     scope.error(item.span, "stem is overridden twice")
@@ -279,6 +284,19 @@ def _overridden(network: s.Network, stem, stages: list[s.Stage], derivations, sc
             stride = item.stride if item.stride is not None else old.stride
             stages[index] = replace(item, label=old.label, stride=stride)
     return stem, stages
+
+
+def _head_overridden(derivations, scope: Scope) -> dict[str, s.Section]:
+    """The head a derivation's ``with`` gives (``with head v2_head_gn``), the last one's; none
+    if no ``with`` says one. One ``with`` may not say it twice."""
+    found: dict[str, s.Section] = {}
+    for overrides in derivations:
+        heads = [item for item in overrides if isinstance(item, s.Section) and item.kind == "head"]
+        for extra in heads[1:]:
+            scope.error(extra.span, "head is overridden twice")
+        if heads:
+            found["head"] = heads[0]
+    return found
 
 
 def _stage_name(stage: s.Stage, index: int) -> str:

@@ -51,7 +51,12 @@ def stem_layers(
     also name a block (``blocks``), whose layers are the stem's under their own names."""
     name = section.preset
     if name is not None and name.text not in (stems or {}) and name.text in (blocks or {}):
-        return _block_stem(blocks[name.text], name, channels, scope, blocks)  # type: ignore[index]
+        given = _arguments(section, scope)
+        return _block_section(blocks[name.text], name, given, channels, scope, blocks)  # type: ignore[index]
+    if section.arguments and name is not None:
+        scope.error(
+            name.span, f"stem {name.text} takes no arguments; a stem written as a block does"
+        )
     if section.preset is None:
         written = section.layers
     else:
@@ -78,15 +83,38 @@ def stem_layers(
     return _named(items, preact), channels
 
 
-def _block_stem(definition, name: s.Name, channels: int, scope: Scope, blocks):
-    """A stem written as a block (``stem rs_stem``, ``block rs_stem { conv1.0: conv 3x3, 32,
-    stride 2 ... maxpool.0: conv 3x3, 64, stride 2 ... }``): its layers in order, named as the
-    block names them (a stem whose norm is not batch norm, or whose pool is a convolution), at
-    the span of the line that names it. A stem is one chain: no branch, no merge."""
+def _arguments(section: s.Section, scope: Scope) -> dict | None:
+    """The values a stem or head written as a block is given (``stem bit(width = 64 * k)``),
+    under the family's parameters; None (reported) where one cannot be evaluated."""
+    from resdsl.lang.evaluate import EvaluationError, value
+
+    given = {}
+    for key, expr in section.arguments:
+        try:
+            given[key.text] = value(expr, scope.env)
+        except EvaluationError as error:
+            scope.error(error.span, error.message)
+            return None
+    return given
+
+
+def _block_section(definition, name: s.Name, given, channels: int, scope: Scope, blocks):
+    """A stem or head written as a block (``stem rs_stem``, ``block rs_stem { conv1.0: conv
+    3x3, 32, stride 2 ... maxpool.0: conv 3x3, 64, stride 2 ... }``): its layers in order,
+    named as the block names them (a stem whose norm is not batch norm, or whose pool is a
+    convolution; timm's ``stem.conv``, ``head.fc``), at the span of the line that names it. It
+    is one chain: no branch, no merge. ``given``: the values the line gives its parameters."""
     from resdsl.lang.elaborate import Unmet, elaborate
 
+    if given is None:
+        return (), channels
+    for key in given:
+        if definition.param(key) is None or key == "channels":
+            listed = ", ".join(p for p in definition.param_names if p != "classes") or "none"
+            scope.error(name.span, f"block {definition.name} has no parameter {key} ({listed})")
+            return (), channels
     try:
-        made = elaborate(definition, {"channels": channels}, blocks)
+        made = elaborate(definition, {**given, "channels": channels}, blocks)
     except Unmet as unmet:
         scope.error(name.span, unmet.message)
         return (), channels
@@ -189,10 +217,32 @@ def _pool(layer: s.Layer, kind: str, scope: Scope) -> ops.Op | None:
 
 
 def head_layers(
-    section: s.Section, channels: int, classes: int, scope: Scope, preact: bool = False
+    section: s.Section,
+    channels: int,
+    classes: int,
+    scope: Scope,
+    preact: bool = False,
+    blocks: Mapping | None = None,
 ) -> tuple[Layer, ...]:
     """The head's ops: ``avgpool`` (global) then ``fc`` to ``classes``; after pre-activation
-    blocks, the final BN and ReLU before them."""
+    blocks, the final BN and ReLU before them. A head may also name a block (``head
+    v2_head``): its layers are the head's, given ``classes``, and nothing is added to them."""
+    name = section.preset
+    if name is not None:
+        if name.text not in (blocks or {}):
+            hint = did_you_mean(name.text, list(blocks or {}))
+            scope.error(
+                name.span, f"unknown head {name.text}; expected a block or `head {{ ... }}`{hint}"
+            )
+            return ()
+        definition = blocks[name.text]  # type: ignore[index]
+        if definition.param("classes") is None:
+            scope.error(name.span, f"block {name.text} takes no classes, so it cannot be a head")
+            return ()
+        given = _arguments(section, scope)
+        given = None if given is None else {**given, "classes": classes}
+        layers, _ = _block_section(definition, name, given, channels, scope, blocks)
+        return layers
     kinds = [layer.kind.text for layer in section.layers]
     layers: list[Layer] = []
     if preact:

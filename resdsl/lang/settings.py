@@ -18,6 +18,7 @@ the definition that a value breaks is reported at that value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from resdsl.diagnostics import Span, did_you_mean, either
@@ -233,6 +234,36 @@ def block_shortcut(option: str, in_channels: int, out_channels: int, stride: int
     if option == "A" and changes:
         return "pad"
     return "identity"
+
+
+# `modules "stages.{stage}.blocks.{block}"`: a container of the stages (an nn.Sequential),
+# then, optionally, the attribute of each stage that holds its blocks (timm's ResNetStage).
+_MODULES = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.\{stage\}(\.[A-Za-z_][A-Za-z0-9_]*)?\.\{block\}")
+
+
+def modules_pattern(network: s.Network, scope: Scope) -> str | None:
+    """The module path pattern of the stages' blocks (``modules "..."``), checked; None for
+    torchvision's ``layer1.0``.
+
+    >>> from resdsl.lang.parse import parse
+    >>> tree = parse('network n { modules "stages.{stage}.blocks.{block}" }', "n.res")
+    >>> modules_pattern(tree.items[0], Scope("n"))
+    'stages.{stage}.blocks.{block}'
+    """
+    written = [st for st in network.body if isinstance(st, s.Modules)]
+    for extra in written[1:]:
+        scope.error(extra.span, f"modules is set twice in network {network.name.text}")
+    if not written:
+        return None
+    pattern = written[0].pattern
+    if not _MODULES.fullmatch(pattern):
+        scope.error(
+            written[0].span,
+            f"modules is a container, {{stage}}, perhaps an attribute, then {{block}}, like "
+            f'"stages.{{stage}}.blocks.{{block}}" or "layers.{{stage}}.{{block}}", not {pattern!r}',
+        )
+        return None
+    return pattern
 
 
 def shortcut_option(setting: s.Shortcut | None, scope: Scope) -> str | None:

@@ -126,3 +126,27 @@ class NetworkSpec:
     # shortcuts'), for codegen; and which shortcut block each kind of shortcut is built from.
     definitions: Mapping[str, Definition] = field(default_factory=dict, compare=False, repr=False)
     shortcuts: Mapping[str, Definition] = field(default_factory=dict, compare=False, repr=False)
+    # `modules "stages.{stage}.blocks.{block}"`: where the stages' blocks live (timm's
+    # ResNetStage), both counted from 0; None: torchvision's layer1.0, layer1.1 ...
+    modules: str | None = None
+
+    def block_path(self, stage: int, block: int) -> str:
+        """The module path of block ``block`` (from 0) of stage ``stage`` (from 1).
+
+        >>> spec = NetworkSpec.__new__(NetworkSpec)
+        >>> object.__setattr__(spec, "modules", "stages.{stage}.blocks.{block}")
+        >>> spec.block_path(1, 2)
+        'stages.0.blocks.2'
+        """
+        if self.modules is None:
+            return f"layer{stage}.{block}"
+        return self.modules.replace("{stage}", str(stage - 1)).replace("{block}", str(block))
+
+    def stage_modules(self) -> tuple[str, str | None] | None:
+        """The ``modules`` pattern's parts: the container of the stages and the attribute of
+        a stage that holds its blocks (``("stages", "blocks")``), or None for torchvision's."""
+        if self.modules is None:
+            return None
+        container, _, rest = self.modules.partition(".{stage}.")
+        inner = rest.removesuffix("{block}").rstrip(".")
+        return container, inner or None

@@ -181,12 +181,22 @@ class Layer:
 
 @dataclass(frozen=True)
 class Section:
-    """``stem { ... }`` or ``head { ... }``, or a stem by name (``stem deep``)."""
+    """``stem { ... }`` or ``head { ... }``, or one by name (``stem deep``, ``head v2_head``: a
+    named stem, or a block whose layers are the section's, ``stem bit(width = 128)``)."""
 
     kind: Literal["stem", "head"]
     layers: tuple[Layer, ...]
     span: Span
     preset: Name | None = None  # `stem deep`: the layers are the preset's
+    arguments: tuple[tuple[Name, Value], ...] = ()  # `stem bit(width = 128)`: the block's
+
+
+@dataclass(frozen=True)
+class Modules:
+    """``modules "stages.{stage}.blocks.{block}"``: the module path of each stage's blocks."""
+
+    pattern: str
+    span: Span  # the pattern's
 
 
 @dataclass(frozen=True)
@@ -205,7 +215,7 @@ class Stage:
     named: tuple[tuple[Name, Value | ValueList], ...] = ()
 
 
-Statement = Setting | Section | Stage
+Statement = Setting | Section | Stage | Modules
 
 
 @dataclass(frozen=True)
@@ -346,9 +356,11 @@ class Merge:
 @dataclass(frozen=True)
 class ShortcutHere:
     """``shortcut here``: where a pre-activation unit's shortcut reads when it does work (He
-    et al. 2016); elsewhere it reads the block's input."""
+    et al. 2016); elsewhere it reads the block's input. ``shortcut here unless identity``: an
+    identity reads the block's input even in the network's first unit (timm's blocks)."""
 
     span: Span
+    identity_raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -386,6 +398,16 @@ class Insertion:
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """``gn 32 for bn``: each layer of the base whose word is ``words[0]`` (followed by layers
+    of the other words, ``evonorm for bn relu``) becomes ``layer``, keeping the first one's
+    label, size, number and options (``layer``'s own are added over them)."""
+
+    layer: BlockLayer
+    words: tuple[Name, ...]
+
+
+@dataclass(frozen=True)
 class BlockDerivation:
     """``block se_bottleneck as SEBottleneck = bottleneck(stride_on = 3x3) with se after bn3``;
     ``with shortcut via conv_projection`` sets (or replaces) the block that projects."""
@@ -394,7 +416,7 @@ class BlockDerivation:
     cls: Name | None
     base: Name
     arguments: tuple[tuple[Name, Value], ...]
-    insertions: tuple[Insertion | ShortcutVia, ...]
+    insertions: tuple[Insertion | Replacement | ShortcutVia, ...]
     comments: tuple[str, ...]
     span: Span
 

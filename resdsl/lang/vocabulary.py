@@ -134,6 +134,16 @@ def _groupnorm(args: LayerArgs) -> ops.Op:
     return ops.GroupNorm(groups, args.channels)
 
 
+def _evonorm(args: LayerArgs) -> ops.Op:
+    groups = _int(args.number, "an EvoNorm's groups")
+    if not args.symbolic and args.channels % groups:
+        raise LayerError(
+            f"an EvoNorm of {groups} groups needs channels divisible by {groups}, "
+            f"not {args.channels}"
+        )
+    return ops.EvoNormS0(groups, args.channels)
+
+
 def _blurpool(args: LayerArgs) -> ops.Op:
     size = _window(args, "a blur pool's filter") or (3, 3)
     if size[0] != size[1]:
@@ -207,6 +217,18 @@ LAYERS: dict[str, LayerKind] = {
         example="droppath, 0.1",
     ),
     "bn": LayerKind(lambda args: ops.BatchNorm(args.channels), norm=True),
+    # normalisation and activation in one layer: EvoNorm-S0 (Liu et al. 2020; timm's
+    # EvoNorm2dS0) and filter response normalisation with its TLU (Singh & Krishnan 2020)
+    "evonorm_s0": LayerKind(_evonorm, number="its groups", norm=True, example="evonorm_s0, 32"),
+    "frn": LayerKind(lambda args: ops.FRN(args.channels), norm=True),
+    # (C, 1, 1) to (C,), after a classifier written as a 1x1 convolution (BiT's head)
+    "flatten": LayerKind(lambda args: ops.Flatten()),
+    # zeros around the map, its number of rows and columns a side (BiT's stem)
+    "zeropad": LayerKind(
+        lambda args: ops.ConstantPad(_int(args.number, "a zero padding", 0)),
+        number="its rows and columns a side",
+        example="zeropad, 1",
+    ),
     "relu": LayerKind(lambda args: ops.ReLU()),
     "dropout": LayerKind(
         lambda args: ops.Dropout(_probability(args)),

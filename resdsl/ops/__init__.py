@@ -19,12 +19,14 @@ It is pycls's builder beside its cost twin, made one object. Adding an operation
 one class (docs/architecture.md has the checklist):
 
     base.py      Op (what every op answers, with its defaults), InputGrad, the window helpers
-    layers.py    Input, Conv (grouped, with bias too), BatchNorm, ReLU, Dropout, Linear
+    layers.py    Input, Conv (grouped, with bias too), BatchNorm, ReLU, Dropout, Linear, Flatten,
+                 ConstantPad (a spatial zero padding)
     pools.py     MaxPool, AvgPool, GlobalAvgPool, BlurPool (anti-aliased downsampling)
     residual.py  ZeroPad (option A's shortcut), Add (y = F(x) + x), DropPath (stochastic depth)
     attention.py Sigmoid, Multiply, ChannelConv (SE's and ECA's channel attention)
     channels.py  ChannelSlice, Concat (Res2Net's split and join)
-    norms.py     GroupNorm, StdConv (BiT's weight-standardised convolution)
+    norms.py     GroupNorm, StdConv (BiT's weight-standardised convolution), EvoNormS0,
+                 FRN (normalisation-activation layers)
     helpers.py   the source of the helper classes some ops' PyTorch forms name
 
 An op also says how generated code writes it: :meth:`Op.torch` (its module's constructor; a
@@ -51,12 +53,13 @@ from resdsl.ops.base import (
     sliding,
 )
 from resdsl.ops.channels import ChannelSlice, Concat
-from resdsl.ops.layers import BatchNorm, Conv, Dropout, Input, Linear, ReLU
-from resdsl.ops.norms import GroupNorm, StdConv
+from resdsl.ops.layers import BatchNorm, ConstantPad, Conv, Dropout, Flatten, Input, Linear, ReLU
+from resdsl.ops.norms import FRN, EvoNormS0, GroupNorm, StdConv
 from resdsl.ops.pools import AvgPool, BlurPool, GlobalAvgPool, MaxPool
 from resdsl.ops.residual import Add, DropPath, ZeroPad
 
 __all__ = [
+    "FRN",
     "Add",
     "AvgPool",
     "BatchNorm",
@@ -64,11 +67,14 @@ __all__ = [
     "ChannelConv",
     "ChannelSlice",
     "Concat",
+    "ConstantPad",
     "Conv",
     "Counted",
     "Drawn",
     "DropPath",
     "Dropout",
+    "EvoNormS0",
+    "Flatten",
     "GlobalAvgPool",
     "GroupNorm",
     "Input",

@@ -136,3 +136,55 @@ class DropPath(nn.Module):
     def extra_repr(self) -> str:
         return f"drop_prob={self.drop_prob:.3f}"
 '''
+
+EVO_NORM2D_S0 = '''\
+class EvoNorm2dS0(nn.Module):
+    """EvoNorm-S0 (Liu et al. 2020, "Evolving Normalization-Activation Layers"), as timm's
+    EvoNorm2dS0: a normalisation and activation in one, x * sigmoid(v * x) divided by the
+    standard deviation of each sample's group of channels (`groups` groups), then scaled and
+    shifted per channel. state_dict keys `weight`, `bias`, `v`; no batch statistics.
+    """
+
+    def __init__(self, num_features: int, groups: int = 32, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.groups = groups
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.v = nn.Parameter(torch.ones(num_features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        shape = (1, -1, 1, 1)
+        x_dtype = x.dtype
+        v = self.v.view(shape).to(x_dtype)
+        grouped = x.reshape(n, self.groups, c // self.groups, h, w)
+        var = grouped.float().var(dim=(2, 3, 4), unbiased=False, keepdim=True)
+        std = var.add(self.eps).sqrt().to(x_dtype).expand(grouped.shape).reshape(n, c, h, w)
+        x = x * (x * v).sigmoid() / std
+        return x * self.weight.view(shape).to(x_dtype) + self.bias.view(shape).to(x_dtype)
+'''
+
+FILTER_RESPONSE_NORM_TLU2D = '''\
+class FilterResponseNormTlu2d(nn.Module):
+    """Filter response normalisation with its thresholded linear unit (Singh & Krishnan 2020),
+    as timm's FilterResponseNormTlu2d: each channel of each sample divided by its root mean
+    square over H and W, scaled and shifted per channel, then max(x, tau). state_dict keys
+    `weight`, `bias`, `tau`; no batch statistics.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.tau = nn.Parameter(torch.zeros(num_features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = (1, -1, 1, 1)
+        x_dtype = x.dtype
+        rms = x.square().float().mean(dim=(2, 3), keepdim=True).add(self.eps).rsqrt()
+        x = x * rms.to(x_dtype).expand(x.shape)
+        x = x * self.weight.view(shape).to(x_dtype) + self.bias.view(shape).to(x_dtype)
+        return torch.maximum(x, self.tau.reshape(shape).to(x_dtype))
+'''

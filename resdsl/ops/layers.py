@@ -247,3 +247,60 @@ class Linear(Op):
 
     def torch(self, classes: str = "num_classes") -> str:
         return f"nn.Linear({self.in_features}, {classes})"
+
+
+@dataclass(frozen=True, slots=True)
+class Flatten(Op):
+    """(C, 1, 1) to (C,): what follows a classifier written as a 1x1 convolution (timm's
+    ``ClassifierHead(use_conv=True)``: BiT's head). A view: nothing allocated or kept, and
+    its gradient is the output's, reshaped.
+
+        >>> Flatten().shape([(1000, 1, 1)]), Flatten().torch()
+        ((1000,), 'nn.Flatten(1)')
+    """
+
+    kind: ClassVar[str] = "flatten"
+    drawn: ClassVar[Drawn] = "folded"
+    view: ClassVar[bool] = True
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (math.prod(inputs[0]),)
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return 0  # a view
+
+    def grad_steps(self, inputs: Sequence[Shape], out: Shape) -> tuple[Shape, ...]:
+        return ()  # the output's gradient, viewed as the input's shape
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return "nn.Flatten(1)"
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantPad(Op):
+    """Zeros around the map, ``padding`` rows and columns a side (``nn.ConstantPad2d(p, 0.0)``):
+    BiT's stem pads so before its unpadded max pool (a zero, not the -inf a max pool's own
+    padding would be). A new tensor; nothing kept; its gradient is the output's, cropped (a
+    new tensor of the input's shape).
+
+        >>> pad = ConstantPad(1)
+        >>> pad.shape([(64, 112, 112)]), pad.torch(), pad.label()
+        ((64, 114, 114), 'nn.ConstantPad2d(1, 0.0)', 'zero pad 1')
+    """
+
+    padding: int
+    kind: ClassVar[str] = "zeropad"
+    drawn: ClassVar[Drawn] = "folded"
+
+    def shape(self, inputs: Sequence[Shape]) -> Shape:
+        c, h, w = inputs[0]
+        return (c, h + 2 * self.padding, w + 2 * self.padding)
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return 0  # zero-filling and a copy: no arithmetic
+
+    def label(self) -> str:
+        return f"zero pad {self.padding}"
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"nn.ConstantPad2d({self.padding}, 0.0)"

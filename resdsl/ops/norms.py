@@ -1,4 +1,5 @@
-"""Normalisation without batch statistics: group norm, and the weight-standardised convolution.
+"""Normalisation without batch statistics: group norm, the weight-standardised convolution, and
+two normalisation-activation layers (EvoNorm-S0, filter response normalisation).
 
 BiT's ResNet-V2 (Kolesnikov et al. 2020) pairs them: every convolution standardises its
 weights (:class:`StdConv`, Qiao et al. 2019) and every batch norm becomes a group norm of 32
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from resdsl.ops.base import Counted, Drawn, Op, Pair, Shape, Window, show
-from resdsl.ops.helpers import STD_CONV2D
+from resdsl.ops.helpers import EVO_NORM2D_S0, FILTER_RESPONSE_NORM_TLU2D, STD_CONV2D
 from resdsl.ops.layers import Conv
 
 
@@ -152,3 +153,91 @@ class StdConv(Window):
             f"StdConv2d({channels}, {self._torch_window()}{grouped}, bias={bool(self.bias)}, "
             f"eps={self.eps!r})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class EvoNormS0(Op):
+    """EvoNorm-S0 (Liu et al. 2020; timm's ``EvoNorm2dS0``): normalisation and activation in
+    one layer, ``x * sigmoid(v * x) / group_std(x) * gamma + beta`` with the standard
+    deviation of each sample's group of channels. No batch statistics: 3 parameters a channel.
+
+    Autograd keeps its input and four tensors of its size (the sigmoid's output, the gated
+    input, the group standard deviation expanded to the map, the quotient), and each sample's
+    group standard deviations.
+
+        >>> evo = EvoNormS0(32, 256)
+        >>> evo.params(), evo.label(), evo.torch()
+        (768, 'evonorm s0, 32 groups', 'EvoNorm2dS0(256, groups=32)')
+    """
+
+    groups: int
+    channels: int
+    kind: ClassVar[str] = "evonorm_s0"
+    counted: ClassVar[Counted] = "bn"  # the normalisation flag, as for batch norm
+    drawn: ClassVar[Drawn] = "folded"
+    keeps_input: ClassVar[bool] = True
+    helper_source: ClassVar[str | None] = EVO_NORM2D_S0
+
+    def params(self) -> int:
+        return 3 * self.channels
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return math.prod(out)  # as a norm: one multiply-add an element (no counter counts it)
+
+    def extra_saved(self, out: Shape, inputs: Sequence[Shape] | None = None) -> int:
+        return 4 * math.prod(out) + self.groups  # and each group's standard deviation
+
+    def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
+        return itemsize  # tensors of its input's dtype
+
+    def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
+        return GroupNorm(self.groups, self.channels).problem(inputs, block)
+
+    def label(self) -> str:
+        return f"evonorm s0, {self.groups} groups"
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"EvoNorm2dS0({self.channels}, groups={self.groups})"
+
+
+@dataclass(frozen=True, slots=True)
+class FRN(Op):
+    """Filter response normalisation with its thresholded linear unit (Singh & Krishnan 2020;
+    timm's ``FilterResponseNormTlu2d``): each channel of each sample divided by its root mean
+    square over the map, scaled and shifted, then ``max(x, tau)``. 3 parameters a channel.
+
+    Autograd keeps its input, two tensors of its size (the normalised map, the shifted one the
+    threshold compares) and each sample's inverse RMS per channel.
+
+        >>> frn = FRN(64)
+        >>> frn.params(), frn.label(), frn.torch()
+        (192, 'frn', 'FilterResponseNormTlu2d(64)')
+    """
+
+    channels: int
+    kind: ClassVar[str] = "frn"
+    counted: ClassVar[Counted] = "bn"
+    drawn: ClassVar[Drawn] = "folded"
+    keeps_input: ClassVar[bool] = True
+    helper_source: ClassVar[str | None] = FILTER_RESPONSE_NORM_TLU2D
+
+    def params(self) -> int:
+        return 3 * self.channels
+
+    def macs(self, inputs: Sequence[Shape], out: Shape) -> int:
+        return math.prod(out)
+
+    def extra_saved(self, out: Shape, inputs: Sequence[Shape] | None = None) -> int:
+        return 2 * math.prod(out) + self.channels  # and each channel's inverse RMS
+
+    def extra_saved_itemsize(self, itemsize: int, kernels: str) -> int:
+        return itemsize
+
+    def problem(self, inputs: Sequence[Shape | None], block: int | None = None) -> str | None:
+        shape = inputs[0]
+        if shape is None or shape[0] == self.channels:
+            return None
+        return f"a filter response norm of {self.channels} channels is given {show(shape)}"
+
+    def torch(self, classes: str = "num_classes") -> str:
+        return f"FilterResponseNormTlu2d({self.channels})"

@@ -47,13 +47,15 @@ def test_the_classes_read_as_their_definitions():
     assert "class ResNeXtBlock(nn.Module):" in generate(resnext)
 
 
-def test_a_dotted_name_outside_a_sequential_is_refused(tmp_path):
+def test_a_name_two_modules_deep_is_refused(tmp_path):
+    # se.fc1 is an item of an nn.Sequential se (named, as timm's stem.conv); se.fc.a would be a
+    # layer of a module within one
     spec = tmp_path / "b.res"
-    spec.write_text("block b(planes, stride = 1) { se.fc1: conv 1x1, planes bn: bn }\n")
+    spec.write_text("block b(planes, stride = 1) { se.fc.a: conv 1x1, planes bn: bn }\n")
     result = resdsl.check(spec)
     (diagnostic,) = result.diagnostics
     assert diagnostic.message == (
-        "block b: se.fc1 names a layer of a module se: write that module as a block of its "
+        "block b: se.fc.a names a layer of a module se.fc: write that module as a block of its "
         "own and use it here by name"
     )
     assert (diagnostic.span.line, diagnostic.span.column) == (1, 31)
@@ -126,13 +128,14 @@ def test_what_a_block_stem_or_a_projection_gets_wrong(tmp_path, change, message)
     assert any(message in m for m in problems), problems
 
 
-def test_a_sequential_item_in_a_stage_block_is_refused_by_the_compiler(tmp_path):
+@pytest.mark.parametrize("item", ["se.0", "se.fc"])
+def test_a_sequential_item_in_a_stage_block_is_refused_by_the_compiler(tmp_path, item):
     from resdsl.codegen.identifiers import CodegenError
 
     spec = tmp_path / "tiny.res"
-    spec.write_text(VIA.replace("basic with", "basic with se.0: relu after bn1,"))
+    spec.write_text(VIA.replace("basic with", f"basic with {item}: relu after bn1,"))
     (net,) = check_or_raise(spec)
-    with pytest.raises(CodegenError, match=r"cannot emit se\.0 as an attribute of class"):
+    with pytest.raises(CodegenError, match=rf"cannot emit {item} as an attribute of class"):
         generate(net)
 
 

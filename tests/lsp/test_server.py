@@ -128,7 +128,7 @@ async def test_completion_offers_what_fits_at_the_cursor(client):
         answer = await ask(client.text_document_completion_async(params))
         return [item.label for item in answer.items]
 
-    body = {"block", "classes", "head", "input", "shortcut", "stage", "stem"}
+    body = {"block", "classes", "head", "input", "modules", "shortcut", "stage", "stem"}
     assert set(await labels("network n {\n    ")) == body
     assert body <= set(statement_keywords()) <= set(keywords())
     assert set(await labels("")) == {"block", "network", "stem", "use"}
