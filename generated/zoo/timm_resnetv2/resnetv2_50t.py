@@ -161,8 +161,8 @@ class ResNet(nn.Module):
             )
         )
 
-        # He et al. 2015 ("MSRA") initialisation for the convolutions, batch norm at weight 1
-        # and bias 0; the fc keeps nn.Linear's default, as torchvision's ResNet does.
+        # He et al. 2015 ("MSRA") initialisation for the convolutions (the 1x1 classifier
+        # among them; its bias keeps nn.Conv2d's default), batch norm at weight 1 and bias 0.
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
