@@ -16,6 +16,7 @@ from resdsl.memory import simulate, training_memory
 from tests.conftest import ROOT
 from tests.fixtures import op_networks
 
+BUILDERS = {**op_networks.NETWORKS, "norm_act": op_networks.norm_activations}
 BATCHES = (2, 8)  # two sizes: the fixed and the per-sample bytes of each peak are both held
 PRECISIONS = ("fp32", "bf16-autocast")
 
@@ -32,13 +33,13 @@ def measured() -> dict[tuple[str, int, str], dict[str, Any]]:
     spec.loader.exec_module(bench)
     configs = [
         (name, batch, precision)
-        for name in op_networks.NETWORKS
+        for name in [*op_networks.NETWORKS, "norm_act"]
         for batch in BATCHES
         for precision in PRECISIONS
     ]
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         for i, (name, batch, precision) in enumerate(configs):
-            net = op_networks.NETWORKS[name]()
+            net = BUILDERS[name]()
             model = op_networks.ir_module(net).train()
             params = list(model.parameters())
             opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4, foreach=True)
@@ -71,6 +72,24 @@ def test_the_step_is_replayed_as_torch_runs_it(measured, name: str) -> None:
             assert predicted["forward"] - got["phases"]["forward"] in {0, logits_copy}
             assert predicted["backward"] - got["phases"]["backward"] in {0, 4}
             assert predicted["step"] - got["phases"]["step"] in {0, 4}
+
+
+@pytest.mark.slow
+def test_evonorm_and_frn_are_replayed_within_their_known_bounds(measured) -> None:
+    """EvoNorm-S0 and FRN with its TLU: their fp32 forward peak exact; their backward (and a
+    bf16 forward, whose fp32 upcasts inside them are not modelled) under torch's by the
+    temporaries of the autograd nodes their PyTorch forms are made of: measured 9 to 24 %
+    on this network, never over."""
+    net = op_networks.norm_activations()
+    for batch in BATCHES:
+        for precision in PRECISIONS:
+            got = measured[("norm_act", batch, precision)]["phases"]
+            report = training_memory(net, batch, precision, "sgd-momentum", kernels="cpu")
+            predicted = {peak.phase: peak.bytes for peak in report.phases}
+            if precision == "fp32":
+                assert predicted["forward"] == got["forward"]
+            for phase in ("forward", "backward"):
+                assert 0.75 * got[phase] <= predicted[phase] <= got[phase], (phase, batch)
 
 
 @pytest.mark.slow
