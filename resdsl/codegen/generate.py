@@ -385,9 +385,26 @@ def render(network: Network, *, command: str | None = None) -> str:
         uses_ordered_dict=any("OrderedDict(" in line for line in net["init"])
         or any("OrderedDict(" in line for f in block["functions"] for line in f["lines"]),
         exports=[*exports, name],
-        factory_doc=f"The {name} network of {_comment(spec)}, with a fresh initialisation.",
+        factory_doc=_fit(
+            f"The {name} network of {_comment(spec)}, with a fresh initialisation.", 7
+        ),
         factory_kwargs=f"Keywords go to `{net_cls}`: {kwargs}.",
     )
+
+
+def _fit(text: str, indent: int) -> str:
+    """A docstring's first paragraph as one line when it fits after ``indent`` columns (the
+    opening quotes included), else wrapped to lines indented by four.
+
+    >>> _fit("a b c", 7)
+    'a b c'
+    >>> print(_fit("word " * 30, 7))  # doctest: +ELLIPSIS
+    word word ... word
+        word word ...
+    """
+    if indent + len(text) <= _LINE:
+        return text
+    return "\n    ".join(textwrap.wrap(text, _LINE - indent, break_on_hyphens=False))
 
 
 _V1_5_NOTE = [

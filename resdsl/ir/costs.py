@@ -188,8 +188,9 @@ def figures(net: Network, convention: Convention = Convention()) -> list[Figures
         op, shape = node.op, node.shape
         if shape is None:
             raise ValueError(f"stats: {node.path} has no shape; run the checks first")
+        inputs = [net.nodes[i].shape for i in node.inputs]
         try:
-            macs = op.macs([net.nodes[i].shape for i in node.inputs], shape)  # type: ignore[misc]
+            macs = op.macs(inputs, shape)  # type: ignore[arg-type]
         except NotImplementedError as error:
             raise ValueError(f"stats: {error}") from None
         elements = math.prod(shape)
@@ -199,7 +200,7 @@ def figures(net: Network, convention: Convention = Convention()) -> list[Figures
                 macs,
                 scale * macs if convention.counts(op) else 0,
                 elements if op.counts_activations else 0,
-                (elements if index in kept else 0) + op.extra_saved(shape),
+                (elements if index in kept else 0) + op.extra_saved(shape, inputs),  # type: ignore[arg-type]
             )
         )
     return found

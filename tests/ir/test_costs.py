@@ -234,3 +234,15 @@ def test_papers_counts_without_batch_norm_s_affine_parameters() -> None:
 if __name__ == "__main__":  # python tests/ir/test_costs.py: rewrite the golden file
     GOLDEN_STATS.write_text(json.dumps(golden_figures(), indent=2, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN_STATS.relative_to(ROOT)}")
+
+
+def test_a_blur_pool_s_padded_copy_counts_as_saved() -> None:
+    """The blur pool keeps its reflect-padded input (16x10x10 around a 16x8x8 map), which its
+    op sizes from that input: the stats pass gives it the input shapes, as the memory replay
+    does (a network with a blur pool, timm's resnetblur50, had no stats before)."""
+    from tests.fixtures import op_networks
+
+    report = network_stats(op_networks.blur_pool())
+    (blur,) = (layer for layer in report.layers if layer.op == "blurpool")
+    assert blur.shape == (16, 4, 4)
+    assert blur.saved == 16 * 4 * 4 + 16 * 10 * 10  # its output, the next conv's input; the copy
