@@ -167,13 +167,43 @@ def run_import(name: str, lib) -> dict:
     return {"status": status, "reason": reason, "seconds": round(time.perf_counter() - start, 3)}
 
 
+def markdown(result: dict) -> str:
+    """The table of docs/zoo.md, from a run's JSON: model, spec, weights, import."""
+
+    def shown(outcome: dict | None) -> str:
+        if outcome is None:
+            return "not run"
+        if outcome["status"] == "exact":
+            return "✓"
+        return f"{outcome['status']}: {outcome['reason']}".replace("|", "\\|")
+
+    lines = [
+        "| library | model | spec | weights load, same outputs | `resdsl import` |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in result["rows"]:
+        spec = row["spec"].get("spec")
+        link = f"[{Path(spec).name}](../{spec})" if spec else "—"
+        lines.append(
+            f"| {row['library']} | `{row['model']}` | {link} | {shown(row['spec'])} "
+            f"| {shown(row.get('import'))} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", action="append", choices=sorted(zoo.FILES), help="golden file(s)")
     parser.add_argument("--only", nargs="*", help="model names")
     parser.add_argument("--no-import", action="store_true", help="the specs alone")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "zoo.json"))
+    parser.add_argument(
+        "--markdown", action="store_true", help="print docs/zoo.md's table from --out, run nothing"
+    )
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.out).read_text())))
+        return
 
     import torch
 
