@@ -134,3 +134,89 @@ def test_a_sequential_item_in_a_stage_block_is_refused_by_the_compiler(tmp_path)
     (net,) = check_or_raise(spec)
     with pytest.raises(CodegenError, match=r"cannot emit se\.0 as an attribute of class"):
         generate(net)
+
+
+# Two alternatives of one layer, each with an `if`, written one after the other: SENet's
+# projection is a 3x3 convolution where it strides and a 1x1 where it does not (timm's
+# downsample_conv with down_kernel_size 3).
+ALTERNATIVES = """
+block conv_projection(out_planes, stride = 1) {
+    downsample.0: conv 3x3, out_planes, stride stride if stride != 1
+    downsample.0: conv 1x1, out_planes if stride == 1
+    downsample.1: bn
+}
+block wide_basic = basic with shortcut via conv_projection
+network tiny {
+    input 3x32x32
+    classes 10
+    stem {
+        conv 3x3, 16
+    }
+    block wide_basic
+    shortcut B
+    stage 1 x 32
+    stage 1 x 64, stride 2
+    head { avgpool fc }
+}
+"""
+
+
+def test_alternatives_of_one_layer_build_whichever_holds(tmp_path):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(ALTERNATIVES)
+    (net,) = check_or_raise(spec)
+    model = resdsl.build(spec).eval()
+    shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    assert shapes["layer1.0.downsample.0.weight"] == (32, 16, 1, 1)  # stride 1: the 1x1
+    assert shapes["layer2.0.downsample.0.weight"] == (64, 32, 3, 3)  # stride 2: the 3x3
+    assert sum(p.numel() for p in model.parameters()) == resdsl.stats(spec).params
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+    assert (
+        "    conv = nn.Identity()\n    if stride != 1:\n        conv = conv3x3(in_planes, "
+        "out_planes, stride)\n    if stride == 1:\n        conv = conv1x1(in_planes, out_planes)\n"
+    ) in generate(net)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (  # both conditions hold at some use
+            ("if stride == 1\n", "if stride >= 1\n"),
+            "downsample.0 of block conv_projection is written twice and both its conditions hold",
+        ),
+        (  # not one after the other: two modules of one name
+            ("    downsample.1: bn\n", ""),
+            "downsample.0 is written twice",
+        ),
+        (  # one of them without an `if`
+            (" if stride == 1\n", "\n"),
+            "downsample.0 is written twice",
+        ),
+    ],
+)
+def test_what_alternatives_get_wrong(tmp_path, change, message):
+    text = ALTERNATIVES.replace(*change)
+    if change[1] == "":  # a layer between the two
+        text = text.replace(
+            "stride stride if stride != 1\n", "stride stride if stride != 1\n    relu\n"
+        )
+    spec = tmp_path / "tiny.res"
+    spec.write_text(text)
+    problems = [d.message for d in resdsl.check(spec).diagnostics]
+    assert any(message in m for m in problems), problems
+
+
+def test_alternatives_inside_a_class_are_refused_by_the_compiler(tmp_path):
+    from resdsl.codegen.identifiers import CodegenError
+
+    spec = tmp_path / "tiny.res"
+    spec.write_text(
+        ALTERNATIVES.replace(
+            "basic with shortcut via conv_projection",
+            "basic(stride = 1) with extra: relu if stride == 1 after bn1, "
+            "extra: sigmoid if stride != 1 after bn1",
+        )
+    )
+    (net,) = check_or_raise(spec)
+    with pytest.raises(CodegenError, match="cannot emit two alternatives of extra"):
+        generate(net)
