@@ -496,5 +496,10 @@ class _Build(Transformer):
         _keyword, string = children
         return s.Use(str(string)[1:-1], _span(self.path, string))
 
+    def use_only(self, meta, children):
+        *names, string = children[1:]
+        only = tuple(self._name(name) for name in names)
+        return s.Use(str(string)[1:-1], _span(self.path, string), only)
+
     def start(self, meta, children):
         return children

@@ -212,10 +212,12 @@ Override = Setting | Section | Stage | Stray
 
 @dataclass(frozen=True)
 class Use:
-    """``use "cifar.res"``: the networks of another file, path relative to this one."""
+    """``use "cifar.res"``: the networks of another file, path relative to this one; ``use se,
+    se_bottleneck from "seresnet.res"``: only the definitions named (``only``)."""
 
     path: str
     span: Span
+    only: tuple[Name, ...] = ()
 
 
 @dataclass(frozen=True)
