@@ -24,6 +24,7 @@ cannot inject code. torch is never imported here.
 from __future__ import annotations
 
 import json
+import keyword
 import re
 import textwrap
 from pathlib import Path
@@ -103,11 +104,20 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
             if container not in declared:
                 declared.add(container)
                 members = sequences[container]
-                init += [
-                    f"self.{container} = nn.Sequential(",
-                    *(f"    {_module(member)}," for member in members),
-                    ")",
-                ]
+                if _named_items(members):  # the legacy SENet's layer0: conv1, bn1, relu1 ...
+                    init += [
+                        f"self.{container} = nn.Sequential(",
+                        "    OrderedDict(",
+                        *(f"        {m.path.partition('.')[2]}={_module(m)}," for m in members),
+                        "    )",
+                        ")",
+                    ]
+                else:
+                    init += [
+                        f"self.{container} = nn.Sequential(",
+                        *(f"    {_module(member)}," for member in members),
+                        ")",
+                    ]
                 forward.append(f"x = self.{container}(x)" + shape_comment(members[-1].shape))
             continue
         name = attribute(node.path, node.span)
@@ -173,20 +183,33 @@ def _item(call: str, indent: int) -> list[str]:
     return [f"    {name}(", *(f"        {part}," for part in parts), "    ),"]
 
 
+def _named_items(members: list[Node]) -> bool:
+    """Whether a Sequential's items are named (``layer0.conv1``: a block in a stem written as a
+    block), not numbered (``conv1.0``)."""
+    return not members[0].path.partition(".")[2].isdecimal()
+
+
 def _sequences(net: Network) -> dict[str, list[Node]]:
     """The stem's and head's ``nn.Sequential`` containers: nodes with paths ``conv1.0``,
-    ``conv1.1`` ... (timm's deep stem), by container, in order. Items must run 0, 1, 2, ...
-    one after another, or the module would not be the IR's."""
+    ``conv1.1`` ... (timm's deep stem), by container, in order; or with names, ``layer0.conv1``,
+    ``layer0.bn1`` ... (a block in a stem written as a block: the legacy SENet's ``layer0``),
+    made an ``nn.Sequential`` of an ``OrderedDict``. Items must run 0, 1, 2, ... or be names
+    each once, one after another, or the module would not be the IR's."""
     found: dict[str, list[Node]] = {}
     for node in net.nodes:
         container, _, item = node.path.partition(".")
-        if node.section in ("stem", "head") and item.isdecimal():  # others: attribute refuses
-            found.setdefault(attribute(container, node.span), []).append(node)
+        named = item.isidentifier() and not keyword.iskeyword(item)
+        if node.section in ("stem", "head") and (item.isdecimal() or named):
+            found.setdefault(attribute(container, node.span), []).append(node)  # others: refused
     for container, members in found.items():
         items = [member.path.partition(".")[2] for member in members]
         first = net.nodes.index(members[0])
         contiguous = members == list(net.nodes[first : first + len(members)])
-        if items != [str(i) for i in range(len(members))] or not contiguous:
+        if _named_items(members):
+            numbered = all(item.isidentifier() for item in items) and len(set(items)) == len(items)
+        else:
+            numbered = items == [str(i) for i in range(len(members))]
+        if not numbered or not contiguous:
             raise error_at(
                 members[0].span,
                 f"resdsl compile cannot emit {container} as an nn.Sequential of {items}",
@@ -207,6 +230,15 @@ def _display_path(file: str) -> str:
 def _comment(text: str) -> str:
     """Text safe inside a ``#`` comment: shown as is when plain, JSON-escaped otherwise."""
     return text if _SAFE_COMMENT.fullmatch(text) else json.dumps(text)
+
+
+def _doc_line(text: str, after: int) -> str:
+    """A docstring's first paragraph at an indent of 4, its opening quotes before it and
+    ``after`` characters after it: one line where it fits in 100, else wrapped (a long network
+    name in specs/zoo/)."""
+    if 4 + 3 + len(text) + after <= 100:
+        return text
+    return "\n    ".join(textwrap.wrap(text, 100 - 4 - 3 - 3))
 
 
 def _header(name: str, spec: str, command: str) -> str:
@@ -250,7 +282,7 @@ def render(network: Network, *, command: str | None = None) -> str:
     # they were): whose pretrained weights compute the same here depends on it.
     stride_on = "3x3" if _strides_on_3x3(network) else None
     notes = [] if stride_on is None else _V1_5_NOTE
-    net["doc"] = f"{name}: {block['cls']} x {counts}, {kind}, input {shape}."
+    net["doc"] = _doc_line(f"{name}: {block['cls']} x {counts}, {kind}, input {shape}.", 3)
     exports = sorted(["META", block["cls"], net_cls], key=lambda n: (not n.isupper(), n))
     return _env.get_template("module.py.jinja").render(
         version=__version__,
@@ -277,8 +309,11 @@ def render(network: Network, *, command: str | None = None) -> str:
         uses_torch=any(node.op.flattens for node in network.nodes)
         or any("torch." in source for source in block["helper_sources"]),
         uses_functional=any("F." in source for source in block["helper_sources"]),
+        uses_ordered_dict=any("OrderedDict(" in line for line in net["init"]),
         exports=[*exports, name],
-        factory_doc=f"The {name} network of {_comment(spec)}, with a fresh initialisation.",
+        factory_doc=_doc_line(
+            f"The {name} network of {_comment(spec)}, with a fresh initialisation.", 0
+        ),
         factory_kwargs=f"Keywords go to `{net_cls}`: {kwargs}.",
     )
 

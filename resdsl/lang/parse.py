@@ -263,9 +263,10 @@ class _Build(Transformer):
 
     # body
     def layer(self, meta, children):
-        kind, kernel, *options = children
+        label, kind, kernel, *options = children
         chosen, repeated = fold(options)
         return s.Layer(
+            label=label,
             kind=self._name(kind),
             kernel=self._dims_token(kernel) if kernel is not None else None,
             channels=chosen.get("channels"),

@@ -168,6 +168,7 @@ class Layer:
     padding: Expr | None
     span: Span
     repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
+    label: Name | None = None  # a head layer's module name (timm's legacy SENet: last_linear)
 
 
 @dataclass(frozen=True)

@@ -220,3 +220,83 @@ def test_alternatives_inside_a_class_are_refused_by_the_compiler(tmp_path):
     (net,) = check_or_raise(spec)
     with pytest.raises(CodegenError, match="cannot emit two alternatives of extra"):
         generate(net)
+
+
+# timm's legacy SENet: a block in a stem written as a block is an nn.Sequential of named
+# modules (layer0.conv1 ...), its max pool unpadded and rounding up (Caffe's), and the head's
+# layers named as the spec labels them (last_linear).
+LEGACY = """
+block layer0_block {
+    conv1: conv 3x3, 16, stride 2
+    bn1: bn
+    relu1: relu
+}
+block legacy_stem {
+    layer0: layer0_block
+    pool0: maxpool 3x3, stride 2, padding 0, ceil
+}
+network tiny {
+    input 3x32x32
+    classes 10
+    stem legacy_stem
+    block basic
+    shortcut B
+    stage 1 x 16
+    head {
+        global_pool: avgpool
+        last_linear: fc
+    }
+}
+"""
+
+
+def test_named_stem_items_a_ceil_max_pool_and_head_labels(tmp_path):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(LEGACY)
+    (net,) = check_or_raise(spec)
+    assert [n.path for n in net.nodes if n.section == "stem"] == [
+        "layer0.conv1", "layer0.bn1", "layer0.relu1", "pool0",
+    ]  # fmt: skip
+    pool = next(n for n in net.nodes if n.path == "pool0")
+    assert pool.shape == (16, 8, 8)  # 16x16: (16 - 3) / 2 + 1 rounded up, not 7
+    source = generate(net)
+    assert "from collections import OrderedDict\n" in source
+    assert "            OrderedDict(\n                conv1=nn.Conv2d(" in source
+    assert "nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)" in source
+    assert "self.last_linear = nn.Linear(16, num_classes)" in source
+    model = resdsl.build(spec).eval()
+    keys = list(model.state_dict())
+    assert keys[:2] == ["layer0.conv1.weight", "layer0.bn1.weight"]
+    assert keys[-2:] == ["last_linear.weight", "last_linear.bias"]
+    assert isinstance(model.layer0, torch.nn.Sequential) and model.layer0[1] is model.layer0.bn1
+    assert model.get_classifier() is model.last_linear
+    assert sum(p.numel() for p in model.parameters()) == resdsl.stats(spec).params
+    x = torch.randn(1, 3, 32, 32)
+    stem = model.pool0(model.layer0(x))
+    assert stem.shape == (1, 16, 8, 8)
+    assert model(x).shape == (1, 10)
+    assert "OrderedDict" not in generate(check_or_raise(BLOCKS, "se_resnet20")[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("stem legacy_stem", "stem { c1: conv 3x3, 16 }"),
+            "a stem's layers are named as torchvision and timm name them",
+        ),
+        (
+            ("last_linear: fc", "layer1: fc"),
+            "layer1 is a module of the stem or a stage; name the head's fc otherwise",
+        ),
+        (
+            ("global_pool: avgpool", "pool0: avgpool"),
+            "pool0 is a module of the stem or a stage",
+        ),
+    ],
+)
+def test_what_head_labels_get_wrong(tmp_path, change, message):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(LEGACY.replace(*change))
+    problems = [d.message for d in resdsl.check(spec).diagnostics]
+    assert any(message in m for m in problems), problems
