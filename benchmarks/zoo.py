@@ -11,7 +11,8 @@ tests/zoo/). For every model of the golden files' lists (tests/fixtures/zoo.py F
   other files for timm's) built with ``resdsl.build``; ``exact`` when its ``state_dict`` keys
   and shapes equal the library model's, in order, it loads that model's random weights with
   ``strict=True`` and computes the same outputs (float64, max |difference| <= 1e-9 of the
-  largest logit), and its parameters and multiply-adds (``META``) equal the model's sum of
+  largest logit; float32 and 1e-4 for a model whose three float64 copies would not fit in half
+  the machine's memory), and its parameters and multiply-adds (``META``) equal the model's sum of
   parameters and ``torch.utils.flop_counter`` on it (on the meta device, at the spec's input);
 * import: ``resdsl.import_model`` of the library model, that spec built, loaded and run alike;
   ``exact``, or the one line it was refused with.
@@ -36,7 +37,17 @@ sys.path.insert(0, str(ROOT))
 from tests.fixtures import zoo  # noqa: E402  (reads the golden lists without the libraries)
 
 SPECS = ROOT / "specs" / "zoo"
-TOLERANCE = 1e-9  # of the largest |logit|, in float64
+TOLERANCE = {"float64": 1e-9, "float32": 1e-4}  # of the largest |logit|
+
+
+def precision(lib) -> str:
+    """float64, unless three float64 copies of the model (the library's, its copy, ours) would
+    pass half this machine's memory: then float32 (resnetv2_152x4_bit's 936M parameters)."""
+    import os
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    params = sum(p.numel() for p in lib.parameters())
+    return "float64" if 3 * 8 * params < memory / 2 else "float32"
 
 
 def library_model(library: str, name: str):
@@ -82,9 +93,11 @@ def randomise(model, seed: int = 0) -> None:
                     value.copy_(noise * (1.0 / fan_in) ** 0.5)
 
 
-def compare(lib, ours) -> tuple[str, str]:
+def compare(lib, ours, dtype: str = "float64") -> tuple[str, str]:
     """('exact', '') or ('differs', why): keys and shapes, a strict load, the outputs."""
     import torch
+
+    kind = getattr(torch, dtype)
 
     theirs = [(k, tuple(v.shape)) for k, v in lib.state_dict().items()]
     mine = [(k, tuple(v.shape)) for k, v in ours.state_dict().items()]
@@ -96,12 +109,12 @@ def compare(lib, ours) -> tuple[str, str]:
         why = f"state_dict differs: only the library's {only_lib}, only ours {only_ours}"
         return "differs", why + (f", shapes of {shapes}" if shapes else "")
     ours.load_state_dict(lib.state_dict(), strict=True)
-    lib, ours = lib.double().eval(), ours.double().eval()
-    x = torch.randn(2, 3, 96, 96, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    lib, ours = lib.to(kind).eval(), ours.to(kind).eval()
+    x = torch.randn(2, 3, 96, 96, dtype=kind, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         a, b = lib(x), ours(x)
     diff = (a - b).abs().max().item()
-    if diff > TOLERANCE * a.abs().max().item():
+    if diff > TOLERANCE[dtype] * a.abs().max().item():
         return "differs", f"outputs differ by {diff:.3g}"
     return "exact", ""
 
@@ -126,7 +139,8 @@ def run_spec(library: str, name: str, lib) -> dict:
     start = time.perf_counter()
     net = resdsl.network(path, name)
     ours = resdsl.build(path, name)
-    status, reason = compare(copy.deepcopy(lib), ours)
+    dtype = precision(lib)
+    status, reason = compare(copy.deepcopy(lib), ours, dtype)
     params, macs = counts(lib, net.input)
     stats = resdsl.stats(path, name)
     if status == "exact" and (stats.params, stats.flops) != (params, macs):
@@ -142,6 +156,7 @@ def run_spec(library: str, name: str, lib) -> dict:
         "params": params,
         "macs": macs,
         "input": list(net.input),
+        "precision": dtype,
         "seconds": round(time.perf_counter() - start, 3),
     }
 
@@ -163,8 +178,14 @@ def run_import(name: str, lib) -> dict:
             "reason": reason,
             "seconds": time.perf_counter() - start,
         }
-    status, reason = compare(copy.deepcopy(lib), ours)
-    return {"status": status, "reason": reason, "seconds": round(time.perf_counter() - start, 3)}
+    dtype = precision(lib)
+    status, reason = compare(copy.deepcopy(lib), ours, dtype)
+    return {
+        "status": status,
+        "reason": reason,
+        "precision": dtype,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
 
 
 def markdown(result: dict) -> str:
@@ -174,7 +195,7 @@ def markdown(result: dict) -> str:
         if outcome is None:
             return "not run"
         if outcome["status"] == "exact":
-            return "✓"
+            return "✓" if outcome.get("precision", "float64") == "float64" else "✓ (float32)"
         return f"{outcome['status']}: {outcome['reason']}".replace("|", "\\|")
 
     lines = [

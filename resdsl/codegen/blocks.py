@@ -240,7 +240,9 @@ def _indexed(definition: Definition) -> bool:
 def function_context(definition: Definition) -> dict[str, Any]:
     """A shortcut block as a function returning its ``nn.Sequential``: ``projection(in_planes,
     out_planes, stride=1)``. A layer that exists only at some strides (ResNet-D's pool) is an
-    ``nn.Identity()`` at the others, so that the layers after it keep their indices."""
+    ``nn.Identity()`` at the others, so that the layers after it keep their indices; two
+    alternatives of one layer (each with an ``if``: SENet's 3x3 projection, a 1x1 at stride 1)
+    are one local, set by whichever holds."""
     env: dict[str, Any] = {
         "channels": Sym("in_planes"),
         "out_planes": Sym("out_planes"),
@@ -248,9 +250,13 @@ def function_context(definition: Definition) -> dict[str, Any]:
     }
     lines: list[str] = []
     items: list[str] = []
+    locals_: dict[str, tuple[str, Any]] = {}  # a conditional layer's label -> local, input
     for st in definition.body:
         if not isinstance(st, s.BlockLayer):
             continue
+        label = st.label.text if st.label else st.op.text
+        if label in locals_:  # an alternative of the layer before: it reads what that read
+            env["channels"] = locals_[label][1]
         kind = LAYERS[st.op.text]
         options = {
             (o.name.text if o.name else ""): (True if o.value is None else term(o.value, env))
@@ -258,6 +264,7 @@ def function_context(definition: Definition) -> dict[str, Any]:
         }
         number = options.pop("", None)
         size = term(st.size, env) if st.size is not None else None
+        channels_in = env["channels"]
         op = kind.build(LayerArgs(env["channels"], size, number, options, symbolic=True))
         if kind.widens:
             env["channels"] = number
@@ -265,8 +272,12 @@ def function_context(definition: Definition) -> dict[str, Any]:
         if decided is True:
             items.append(op.module())
             continue
+        if label in locals_:
+            lines += [f"if {decided}:", f"    {locals_[label][0]} = {op.module()}"]
+            continue
         local = "pool" if op.pool else op.kind
         lines += [f"{local} = nn.Identity()", f"if {decided}:", f"    {local} = {op.module()}"]
+        locals_[label] = (local, channels_in)
         items.append(local)
     names = [
         st.label.text.partition(".")[2]  # type: ignore[union-attr]

@@ -123,6 +123,7 @@ class _Walker:
         self.body = Body()
         self.current, self.channels, self.spatial = "x", env["channels"], "H, W"
         self.declared: set[str] = set()
+        self.alternatives: set[str] = set()  # the labels of conditional layers met
         self.named_later = {
             st.label.text for st in _layers(definition.body) if st.label and st.op.text in LAYERS
         }
@@ -179,6 +180,14 @@ class _Walker:
                 f"resdsl compile cannot emit {name} as an attribute of class {self.d.cls}: "
                 "items of a Sequential are a stem's or a shortcut's",
             )
+        if layer.condition is not None and name in self.alternatives:
+            raise error_at(
+                layer.label.span,  # type: ignore[union-attr]
+                f"resdsl compile cannot emit two alternatives of {name} in class {self.d.cls}: "
+                "alternatives are a shortcut's or a stem's",
+            )
+        if layer.condition is not None and layer.label is not None:
+            self.alternatives.add(name)
         source, target = self.current, branch or "out"
         if word in self.blocks:
             self._nested(layer, name, source, target)

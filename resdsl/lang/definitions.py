@@ -346,6 +346,9 @@ class _Checker:
         self.branches: dict[str, s.Branch] = {}
         self.graph = nx.DiGraph()
         self.residual = self.here = None
+        # the layer just checked, the node it reads and its node: the one a layer written
+        # right after it under the same name, both with an `if`, is an alternative to
+        self.last: tuple[s.BlockLayer, str, str] | None = None
 
     def error(self, span: Span, message: str) -> None:
         self.found.append(Diagnostic(span, f"block {self.d.name}: {message}"))
@@ -391,6 +394,8 @@ class _Checker:
 
     def _body(self, body, current: str, top: bool) -> str:
         for statement in body:
+            if not isinstance(statement, s.BlockLayer):
+                self.last = None
             if isinstance(statement, s.BlockLayer):
                 current = self._layer(statement, current)
             elif isinstance(statement, s.Let):
@@ -458,6 +463,20 @@ class _Checker:
             )
         module = layer.label.text if layer.label else word
         previous = self.modules.get(module)
+        last, self.last = self.last, None
+        if (
+            last is not None
+            and last[0].label is not None
+            and layer.label is not None
+            and last[0].label.text == module
+            and last[0].condition is not None
+            and layer.condition is not None
+        ):  # an alternative: the same module, made this way where the other's `if` fails
+            node = f"{len(self.graph)}:{module}"
+            self.graph.add_edge(last[1], node)
+            self.graph.add_edge(node, last[2])
+            self.last = (layer, last[1], last[2])
+            return last[2]
         if previous is not None and (
             _weighted(layer, self.blocks) or _text(previous) != _text(layer)
         ):
@@ -469,6 +488,7 @@ class _Checker:
         self.modules.setdefault(module, layer)
         node = f"{len(self.graph)}:{module}"
         self.graph.add_edge(current, node)
+        self.last = (layer, current, node)
         return node
 
     def _options(self, layer: s.BlockLayer, word: str) -> None:

@@ -188,6 +188,11 @@ class _Walker:
     def _layer(self, layer: s.BlockLayer, current: int, channels: int, branch: Branch):
         word = layer.op.text
         path = layer.label.text if layer.label else word
+        if layer.condition is not None and any(p.path == path for p in self.pieces):
+            raise Unmet(  # two alternatives (`if`s) of one module, both holding here
+                f"{path} of block {self.d.name} is written twice and both its conditions hold",
+                self.reads,
+            )
         options = {
             (o.name.text if o.name else ""): (True if o.value is None else value(o.value, self.env))
             for o in layer.options

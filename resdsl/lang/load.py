@@ -5,7 +5,9 @@
     ('resnet110',)
 
 ``use "cifar.res"`` makes every network of that file (and of the files it uses) visible;
-only the networks of the file asked for are compiled. Paths are relative to the using
+only the networks of the file asked for are compiled. ``use se, se_bottleneck from
+"seresnet.res"`` makes only the definitions it names visible (the file's networks, which a
+spec may want to name itself, stay out of the way). Paths are relative to the using
 file. Missing files, a file that uses itself, names defined twice and text that is not
 UTF-8 are diagnostics, not exceptions.
 """
@@ -235,6 +237,11 @@ class _Loader:
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, str] = {}
         self.seen: set[Path] = set()
+        # every definition read, in load order, with its file; each use, as (the using file,
+        # the used file, the use); the names each file's definitions may be seen by (None: all)
+        self.read: list[tuple[Path, Definition | BlockItem | s.StemDef]] = []
+        self.edges: list[tuple[Path, Path, s.Use]] = []
+        self.root: Path | None = None
         self.budget = MAX_SPEC_BYTES  # bytes still to be read, for every file together
         self.given: dict[str, str] = {}  # sources passed in as text, by the name they go by
 
@@ -242,14 +249,64 @@ class _Loader:
         stack: list[tuple[Path, str, Iterator[s.Item]]] = []
         self._enter(root, None, stack)
         while stack:
-            _, path, items = stack[-1]
+            resolved, path, items = stack[-1]
             item = next(items, None)
             if item is None:
                 stack.pop()
             elif isinstance(item, s.Use):
-                self._enter(str(Path(path).parent / item.path), item, stack)
+                used = str(Path(path).parent / item.path)
+                self.edges.append((resolved, _resolved(used), item))
+                self._enter(used, item, stack)
             else:
+                self.read.append((resolved, item))
+        visible = self._visible()
+        for file, item in self.read:
+            names = visible.get(file, frozenset())
+            if names is None or item.name.text in names:
                 self._define(item)
+
+    def _visible(self) -> dict[Path, frozenset[str] | None]:
+        """For each file, the names under which its definitions are visible from the root
+        (None: all of them): a plain use passes on what its file sees, ``use NAMES from``
+        only those names of it. A named definition no file below that use has is an error."""
+        visible: dict[Path, frozenset[str] | None] = {}
+        if self.root is None:
+            return visible
+        visible[self.root] = None
+        changed = True
+        while changed:  # the sets only grow, and the uses are finitely many
+            changed = False
+            for using, used, use in self.edges:
+                if using not in visible:
+                    continue
+                seen, only = visible[using], frozenset(n.text for n in use.only) or None
+                passed = only if seen is None else seen if only is None else seen & only
+                before = visible.get(used, frozenset())
+                after = None if before is None or passed is None else before | passed
+                if used not in visible or after != before:
+                    visible[used] = after
+                    changed = True
+        below: dict[Path, set[Path]] = {}
+        for using, used, _ in self.edges:
+            below.setdefault(using, set()).add(used)
+        for _, used, use in self.edges:
+            if not use.only:
+                continue
+            files, pending = set(), [used]
+            while pending:
+                file = pending.pop()
+                if file not in files:
+                    files.add(file)
+                    pending += below.get(file, ())
+            defined = {item.name.text for file, item in self.read if file in files}
+            for name in use.only:
+                if name.text not in defined:
+                    message = (
+                        f"{use.path} defines no network, block or stem {name.text} "
+                        "(nor do the files it uses)"
+                    )
+                    self.diagnostics.append(Diagnostic(name.span, message))
+        return visible
 
     def _enter(self, path: str, use: s.Use | None, stack: list) -> None:
         """Read and parse ``path`` and put its items on the stack, or report why not."""
@@ -288,6 +345,8 @@ class _Loader:
             self.diagnostics.extend(error.diagnostics)
             return
         self.files.append(tree)
+        if self.root is None:
+            self.root = resolved
         stack.append((resolved, path, iter(tree.items)))
 
     def _define(self, item: Definition | BlockItem | s.StemDef) -> None:

@@ -267,9 +267,10 @@ class _Build(Transformer):
 
     # body
     def layer(self, meta, children):
-        kind, kernel, *options = children
+        label, kind, kernel, *options = children
         chosen, repeated = fold(options)
         return s.Layer(
+            label=label,
             kind=self._name(kind),
             kernel=self._dims_token(kernel) if kernel is not None else None,
             channels=chosen.get("channels"),
@@ -521,6 +522,11 @@ class _Build(Transformer):
     def use(self, meta, children):
         _keyword, string = children
         return s.Use(str(string)[1:-1], _span(self.path, string))
+
+    def use_only(self, meta, children):
+        *names, string = children[1:]
+        only = tuple(self._name(name) for name in names)
+        return s.Use(str(string)[1:-1], _span(self.path, string), only)
 
     def start(self, meta, children):
         return children

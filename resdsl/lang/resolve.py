@@ -215,6 +215,15 @@ def _describe(
     head = ()
     if "head" in sections:
         head = head_layers(sections["head"], channels, classes, scope, preact, defs.blocks)
+        taken = {layer.name.partition(".")[0] for layer in stem} | {i.path for i in infos}
+        written_layers = sections["head"].layers
+        for written, layer in zip(written_layers, head[-len(written_layers) :], strict=False):
+            if written.label is not None and layer.name in taken:
+                scope.error(
+                    written.label.span,
+                    f"{layer.name} is a module of the stem or a stage; name the head's "
+                    f"{written.kind.text} otherwise",
+                )
     input_span = settings[s.Input].span if s.Input in settings else network.name.span
     return NetworkSpec(
         name=scope.name,

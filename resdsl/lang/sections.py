@@ -65,6 +65,12 @@ def stem_layers(
     for layer in written:
         kind = layer.kind.text
         scope.no_repeats(layer)
+        if layer.label is not None:
+            scope.error(
+                layer.label.span,
+                "a stem's layers are named as torchvision and timm name them (conv1, bn1, "
+                "maxpool); to name them otherwise, write the stem as a block",
+            )
         if kind == "conv":
             conv = _conv(layer, channels, scope)
             if conv is not None:
@@ -253,6 +259,7 @@ def head_layers(
     pooled = False
     for layer in section.layers:
         kind = layer.kind.text
+        path = layer.label.text if layer.label is not None else kind
         for option in (layer.kernel, layer.channels, layer.stride, layer.padding):
             if option is not None:
                 scope.error(
@@ -261,7 +268,7 @@ def head_layers(
                     "global and fc maps to `classes`)",
                 )
         if kind == "avgpool":
-            layers.append(Layer("avgpool", ops.GlobalAvgPool(), layer.span))
+            layers.append(Layer(path, ops.GlobalAvgPool(), layer.span))
             pooled = True
         elif kind == "fc":
             if not pooled:
@@ -269,7 +276,7 @@ def head_layers(
                     layer.span, "fc needs the global average pool before it: write `avgpool` first"
                 )
                 return tuple(layers)
-            layers.append(Layer("fc", ops.Linear(channels, classes), layer.span))
+            layers.append(Layer(path, ops.Linear(channels, classes), layer.span))
         else:
             hint = did_you_mean(kind, ["avgpool", "fc"])
             scope.error(layer.kind.span, f"unknown head layer {kind}; expected avgpool or fc{hint}")

@@ -177,6 +177,7 @@ class Layer:
     padding: Expr | None
     span: Span
     repeated: tuple[Name, ...] = ()  # options written twice; elaboration reports them
+    label: Name | None = None  # a head layer's module name (timm's legacy SENet: last_linear)
 
 
 @dataclass(frozen=True)
@@ -234,10 +235,12 @@ Override = Setting | Section | Stage | Stray
 
 @dataclass(frozen=True)
 class Use:
-    """``use "cifar.res"``: the networks of another file, path relative to this one."""
+    """``use "cifar.res"``: the networks of another file, path relative to this one; ``use se,
+    se_bottleneck from "seresnet.res"``: only the definitions named (``only``)."""
 
     path: str
     span: Span
+    only: tuple[Name, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,8 @@ def _maxpool(args: LayerArgs) -> ops.Op:
     size = _window(args, "a maxpool window")
     if size is None:
         raise LayerError("maxpool needs a window, like `maxpool 3x3, stride 2`")
-    return ops.MaxPool(size, _stride(args), _same(size, args))
+    ceil = bool(args.options.get("ceil", False))
+    return ops.MaxPool(size, _stride(args), _same(size, args), ceil_mode=ceil)
 
 
 def _pad(args: LayerArgs) -> ops.Op:
@@ -238,7 +239,9 @@ LAYERS: dict[str, LayerKind] = {
     "avgpool": LayerKind(
         _avgpool, size="a window", options=frozenset({"stride", "padding", "ceil"})
     ),
-    "maxpool": LayerKind(_maxpool, size="a window", options=frozenset({"stride", "padding"})),
+    "maxpool": LayerKind(
+        _maxpool, size="a window", options=frozenset({"stride", "padding", "ceil"})
+    ),
     # Option A of He et al. 2015: subsample by the stride, append zero channels.
     "pad": LayerKind(
         _pad,

@@ -4,8 +4,8 @@
     >>> (analysis,) = Documents().update("specs/n.res", "network n {\\n    block \\n}\\n")
     >>> [item.label for item in completion(analysis, 1, 10).items]
     ['basic', 'bottleneck', 'preact', 'preact_bottleneck']
-    >>> [item.label for item in completion(analysis, 1, 4).items][:5]
-    ['block', 'classes', 'head', 'input', 'shortcut']
+    >>> [item.label for item in completion(analysis, 1, 4).items]
+    ['block', 'classes', 'head', 'input', 'modules', 'shortcut', 'stage', 'stem']
 
 Which keywords fit is the grammar's answer: the text before the cursor (less the word being
 typed) goes through Lark's interactive parser, which says which terminals it would take next

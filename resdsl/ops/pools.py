@@ -23,15 +23,29 @@ from resdsl.ops.helpers import BLUR_POOL2D
 
 @dataclass(frozen=True, slots=True)
 class MaxPool(Window):
-    """Max pooling over a window (the ImageNet stem's 3x3, stride 2)."""
+    """Max pooling over a window (the ImageNet stem's 3x3, stride 2). ``ceil_mode`` is
+    PyTorch's, as for :class:`AvgPool` (the legacy SENet's unpadded 3x3 of stride 2, kept from
+    Caffe).
+    """
 
     kernel: Pair
     stride: Pair
     padding: Pair
+    ceil_mode: bool = False
     kind: ClassVar[str] = "maxpool"
     counted: ClassVar[Counted] = "pool"
     pool: ClassVar[bool] = True
     keeps_input: ClassVar[bool] = True
+
+    def window(self, shape: Shape) -> tuple[int, int] | None:
+        size = Window.window(self, shape)
+        if size is None or not self.ceil_mode:
+            return size
+        _, h, w = shape
+        return (
+            _ceil_size(h, self.kernel[0], self.stride[0], self.padding[0]),
+            _ceil_size(w, self.kernel[1], self.stride[1], self.padding[1]),
+        )
 
     def shape(self, inputs: Sequence[Shape]) -> Shape | None:
         size = self.window(inputs[0])
@@ -50,7 +64,8 @@ class MaxPool(Window):
         return with_stride(f"{self._kernel_text()} max pool", self.stride, stride)
 
     def torch(self, classes: str = "num_classes") -> str:
-        return f"nn.MaxPool2d({self._torch_window()})"
+        ceil = ", ceil_mode=True" if self.ceil_mode else ""
+        return f"nn.MaxPool2d({self._torch_window()}{ceil})"
 
 
 @dataclass(frozen=True, slots=True)

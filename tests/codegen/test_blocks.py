@@ -205,3 +205,169 @@ def test_a_run_of_blocks_too_long_for_a_line_is_wrapped_as_ruff_would(tmp_path):
         "            ),\n"
     ) in source
     assert resdsl.build(spec, "w")(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+
+
+# Two alternatives of one layer, each with an `if`, written one after the other: SENet's
+# projection is a 3x3 convolution where it strides and a 1x1 where it does not (timm's
+# downsample_conv with down_kernel_size 3).
+ALTERNATIVES = """
+block conv_projection(out_planes, stride = 1) {
+    downsample.0: conv 3x3, out_planes, stride stride if stride != 1
+    downsample.0: conv 1x1, out_planes if stride == 1
+    downsample.1: bn
+}
+block wide_basic = basic with shortcut via conv_projection
+network tiny {
+    input 3x32x32
+    classes 10
+    stem {
+        conv 3x3, 16
+    }
+    block wide_basic
+    shortcut B
+    stage 1 x 32
+    stage 1 x 64, stride 2
+    head { avgpool fc }
+}
+"""
+
+
+def test_alternatives_of_one_layer_build_whichever_holds(tmp_path):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(ALTERNATIVES)
+    (net,) = check_or_raise(spec)
+    model = resdsl.build(spec).eval()
+    shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    assert shapes["layer1.0.downsample.0.weight"] == (32, 16, 1, 1)  # stride 1: the 1x1
+    assert shapes["layer2.0.downsample.0.weight"] == (64, 32, 3, 3)  # stride 2: the 3x3
+    assert sum(p.numel() for p in model.parameters()) == resdsl.stats(spec).params
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+    assert (
+        "    conv = nn.Identity()\n    if stride != 1:\n        conv = conv3x3(in_planes, "
+        "out_planes, stride)\n    if stride == 1:\n        conv = conv1x1(in_planes, out_planes)\n"
+    ) in generate(net)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (  # both conditions hold at some use
+            ("if stride == 1\n", "if stride >= 1\n"),
+            "downsample.0 of block conv_projection is written twice and both its conditions hold",
+        ),
+        (  # not one after the other: two modules of one name
+            ("    downsample.1: bn\n", ""),
+            "downsample.0 is written twice",
+        ),
+        (  # one of them without an `if`
+            (" if stride == 1\n", "\n"),
+            "downsample.0 is written twice",
+        ),
+    ],
+)
+def test_what_alternatives_get_wrong(tmp_path, change, message):
+    text = ALTERNATIVES.replace(*change)
+    if change[1] == "":  # a layer between the two
+        text = text.replace(
+            "stride stride if stride != 1\n", "stride stride if stride != 1\n    relu\n"
+        )
+    spec = tmp_path / "tiny.res"
+    spec.write_text(text)
+    problems = [d.message for d in resdsl.check(spec).diagnostics]
+    assert any(message in m for m in problems), problems
+
+
+def test_alternatives_inside_a_class_are_refused_by_the_compiler(tmp_path):
+    from resdsl.codegen.identifiers import CodegenError
+
+    spec = tmp_path / "tiny.res"
+    spec.write_text(
+        ALTERNATIVES.replace(
+            "basic with shortcut via conv_projection",
+            "basic(stride = 1) with extra: relu if stride == 1 after bn1, "
+            "extra: sigmoid if stride != 1 after bn1",
+        )
+    )
+    (net,) = check_or_raise(spec)
+    with pytest.raises(CodegenError, match="cannot emit two alternatives of extra"):
+        generate(net)
+
+
+# timm's legacy SENet: a block in a stem written as a block is an nn.Sequential of named
+# modules (layer0.conv1 ...), its max pool unpadded and rounding up (Caffe's), and the head's
+# layers named as the spec labels them (last_linear).
+LEGACY = """
+block layer0_block {
+    conv1: conv 3x3, 16, stride 2
+    bn1: bn
+    relu1: relu
+}
+block legacy_stem {
+    layer0: layer0_block
+    pool0: maxpool 3x3, stride 2, padding 0, ceil
+}
+network tiny {
+    input 3x32x32
+    classes 10
+    stem legacy_stem
+    block basic
+    shortcut B
+    stage 1 x 16
+    head {
+        global_pool: avgpool
+        last_linear: fc
+    }
+}
+"""
+
+
+def test_named_stem_items_a_ceil_max_pool_and_head_labels(tmp_path):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(LEGACY)
+    (net,) = check_or_raise(spec)
+    assert [n.path for n in net.nodes if n.section == "stem"] == [
+        "layer0.conv1", "layer0.bn1", "layer0.relu1", "pool0",
+    ]  # fmt: skip
+    pool = next(n for n in net.nodes if n.path == "pool0")
+    assert pool.shape == (16, 8, 8)  # 16x16: (16 - 3) / 2 + 1 rounded up, not 7
+    source = generate(net)
+    assert "from collections import OrderedDict\n" in source
+    assert "            OrderedDict(\n                conv1=nn.Conv2d(" in source
+    assert "nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)" in source
+    assert "self.last_linear = nn.Linear(16, num_classes)" in source
+    model = resdsl.build(spec).eval()
+    keys = list(model.state_dict())
+    assert keys[:2] == ["layer0.conv1.weight", "layer0.bn1.weight"]
+    assert keys[-2:] == ["last_linear.weight", "last_linear.bias"]
+    assert isinstance(model.layer0, torch.nn.Sequential) and model.layer0[1] is model.layer0.bn1
+    assert model.get_classifier() is model.last_linear
+    assert sum(p.numel() for p in model.parameters()) == resdsl.stats(spec).params
+    x = torch.randn(1, 3, 32, 32)
+    stem = model.pool0(model.layer0(x))
+    assert stem.shape == (1, 16, 8, 8)
+    assert model(x).shape == (1, 10)
+    assert "OrderedDict" not in generate(check_or_raise(BLOCKS, "se_resnet20")[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("stem legacy_stem", "stem { c1: conv 3x3, 16 }"),
+            "a stem's layers are named as torchvision and timm name them",
+        ),
+        (
+            ("last_linear: fc", "layer1: fc"),
+            "layer1 is a module of the stem or a stage; name the head's fc otherwise",
+        ),
+        (
+            ("global_pool: avgpool", "pool0: avgpool"),
+            "pool0 is a module of the stem or a stage",
+        ),
+    ],
+)
+def test_what_head_labels_get_wrong(tmp_path, change, message):
+    spec = tmp_path / "tiny.res"
+    spec.write_text(LEGACY.replace(*change))
+    problems = [d.message for d in resdsl.check(spec).diagnostics]
+    assert any(message in m for m in problems), problems

@@ -91,3 +91,49 @@ def test_the_prelude_s_cached_tree_is_the_one_parsed(tmp_path, monkeypatch):
     loader.prelude.cache_clear()
     assert loader.prelude() == first
     loader.prelude.cache_clear()
+
+
+BLOCK = "block {name}(planes, stride = 1) {{ conv1: conv 3x3, planes, stride stride bn1: bn }}\n"
+
+
+def test_a_use_of_named_definitions_lets_only_those_through(tmp_path):
+    # base.res defines `base` and a block; lib.res uses it and defines `top`, as the spec does
+    (tmp_path / "base.res").write_text(NET.format(name="base") + BLOCK.format(name="mine"))
+    (tmp_path / "lib.res").write_text('use "base.res"\n' + NET.format(name="top"))
+    (tmp_path / "spec.res").write_text(
+        'use mine, base from "lib.res"\n'
+        + NET.format(name="top").replace("stage", "block mine stage")
+    )
+    program = load(tmp_path / "spec.res")
+    assert program.diagnostics == ()
+    assert set(program.definitions) == {"top", "base"}  # lib.res's `top` stays out of the way
+    assert set(program.block_items) == {"mine"}
+    assert program.own == ("top",)
+    assert check(tmp_path / "spec.res").ok
+
+
+def test_a_plain_use_beside_a_selective_one_sees_everything(tmp_path):
+    (tmp_path / "base.res").write_text(NET.format(name="base") + NET.format(name="other"))
+    (tmp_path / "top.res").write_text(
+        'use base from "base.res"\nuse "base.res"\nnetwork top = other\n'
+    )
+    program = load(tmp_path / "top.res")
+    assert program.diagnostics == ()
+    assert set(program.definitions) == {"top", "base", "other"}
+    assert [f.path for f in program.files].count(str(tmp_path / "base.res")) == 1
+
+
+def test_a_selective_use_names_what_the_file_defines(tmp_path):
+    (tmp_path / "base.res").write_text(NET.format(name="base"))
+    (tmp_path / "top.res").write_text('use base, bsae from "base.res"\nnetwork top = base\n')
+    (diagnostic,) = check(tmp_path / "top.res").diagnostics
+    assert diagnostic.message == (
+        "base.res defines no network, block or stem bsae (nor do the files it uses)"
+    )
+    assert (diagnostic.span.line, diagnostic.span.column) == (1, 11)
+
+
+def test_what_a_selective_use_leaves_out_is_unknown(tmp_path):
+    (tmp_path / "base.res").write_text(NET.format(name="base") + NET.format(name="other"))
+    (tmp_path / "top.res").write_text('use base from "base.res"\nnetwork top = other\n')
+    assert any("other" in d.message for d in check(tmp_path / "top.res").diagnostics)

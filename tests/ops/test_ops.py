@@ -43,6 +43,11 @@ def test_pools() -> None:
     window = ops.AvgPool((2, 2), (2, 2), (0, 0))
     assert window.shape([(16, 7, 7)]) == (16, 3, 3)
     assert window.torch() == "nn.AvgPool2d(kernel_size=2, stride=2, padding=0)"
+    # the legacy SENet's unpadded max pool that rounds up (Caffe's): 112 -> 56 as a padded one
+    caffe = ops.MaxPool((3, 3), (2, 2), (0, 0), ceil_mode=True)
+    assert caffe.shape([(64, 112, 112)]) == (64, 56, 56)
+    assert caffe.shape([(64, 16, 16)]) == (64, 8, 8)  # (16 - 3) / 2 + 1 rounded up, not 7
+    assert caffe.torch() == "nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)"
 
 
 def test_option_a_pads_up_and_subsamples_with_ceil() -> None:
