@@ -49,3 +49,4 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/resdsl fmt --check specs/ tests/golden/language resdsl/lang/prelude.res

@@ -33,12 +33,15 @@ def ordinary_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_atomically(path: Path, data: bytes, *, overwrite: bool = True) -> None:
-    """``data`` into ``path`` through a temporary beside it (see the module's NOTE)."""
+def write_atomically(
+    path: Path, data: bytes, *, overwrite: bool = True, mode: int | None = None
+) -> None:
+    """``data`` into ``path`` through a temporary beside it (see the module's NOTE), with
+    ``mode`` (a rewritten file's own; by default a new file's, :func:`ordinary_mode`)."""
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), ordinary_mode())
+            os.fchmod(file.fileno(), ordinary_mode() if mode is None else mode)
             file.write(data)
         if overwrite:
             os.replace(temporary, path)

@@ -13,9 +13,10 @@ NOTE: what counts. A keyword is a word the grammar spells out: a quoted literal 
 (``"with"``, ``"stride"``, ``"x"``) or a terminal defined as one (``STAGE: "stage"``).
 Statement keywords are the latter: the words that start a statement (the grammar names them
 so that the parser can resume at them after an error), and the few a definition's layer keeps
-in its parse tree the same way (``if``, the flags ``bias`` and ``ceil``). Names the grammar reads as ``NAME``
-and the resolver gives meaning to (``basic``, ``conv``, ``A``) are not keywords; they are
-the vocabulary (:func:`vocabulary`), taken from the tables the resolver checks them against.
+in its parse tree the same way (``if``, the flags ``bias`` and ``ceil``). Names the grammar
+reads as ``NAME`` and the resolver gives meaning to (``basic``, ``conv``, ``A``) are not
+keywords; they are the vocabulary (:func:`vocabulary`), taken from the tables the resolver
+checks them against.
 Nothing here imports Lark: the text is read with two regular expressions, which a test
 checks against Lark's own terminals.
 """

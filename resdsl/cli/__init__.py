@@ -29,6 +29,7 @@ COMMANDS = {
     "diff": "resdsl.cli.diff:diff",
     "experiment": "resdsl.cli.experiment:experiment",
     "export": "resdsl.cli.export:export",
+    "fmt": "resdsl.cli.fmt:fmt",
     "graph": "resdsl.cli.graph:graph",
     "import": "resdsl.cli.import_:import_",
     "ir": "resdsl.cli.ir:ir",
@@ -87,6 +88,7 @@ def cli() -> None:
       resdsl ir      specs/resnet34.res     show the IR, op by op
       resdsl stats   specs/resnet50.res     parameters and multiply-adds
       resdsl diff    A.res B.res            what changes, stage by stage
+      resdsl fmt     specs/                 the canonical layout, comments kept
       resdsl compile specs/*.res -o generated   write PyTorch modules
       resdsl graph   A.res B.res -o fig.svg     draw them, as the paper's Fig. 3
       resdsl import  torchvision.models:resnet50   a PyTorch model back to a spec

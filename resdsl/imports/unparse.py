@@ -29,13 +29,16 @@ and the block's definition in the prelude, so that the spec reads as one written
 ``stride on 3x3`` but never ``stride on 1x1``, ``groups 32`` but never ``groups 1``,
 ``padding`` only where it is not kernel // 2. A block with a channel gate is preceded by the
 gate's definition and the block that holds it (:mod:`resdsl.imports.attention`), and the
-``block`` line names that block (``block se_bottleneck, stride on 3x3``).
+``block`` line names that block (``block se_bottleneck, stride on 3x3``). The lines are then
+laid out by :func:`resdsl.formatting.format_text`, the printer of ``resdsl fmt``, so that an
+imported spec is already in the canonical layout.
 """
 
 from __future__ import annotations
 
 from resdsl import __version__
 from resdsl.diagnostics import printable
+from resdsl.formatting import format_text
 from resdsl.imports.attention import definitions
 from resdsl.imports.match import Draft
 from resdsl.imports.stem_head import StemLayer
@@ -64,7 +67,8 @@ def unparse(draft: Draft, origin: str) -> str:
         stride = f", stride {stage.stride}" if stage.stride != 1 else ""
         lines.append(f"    stage {label}{stage.blocks} x {stage.width}{stride}")
     lines += ["    head {", "        avgpool", "        fc", "    }", "}", ""]
-    return "\n".join(lines)
+    # Laid out by the formatter's printer, so that `resdsl fmt` leaves an import as it is.
+    return format_text("\n".join(lines), f"{draft.name}.res")
 
 
 def _stem_line(layer: StemLayer) -> str:

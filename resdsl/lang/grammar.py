@@ -34,6 +34,16 @@ def parser() -> lark.Lark:
     return lark.Lark(grammar, cache=cache_file() or False, **options)
 
 
+@functools.cache
+def token_parser() -> lark.Lark:
+    """The same grammar with every token kept in the tree, punctuation included (``{``, ``,``,
+    ``=``): what :mod:`resdsl.lang.printer` lays out. Its tables are cached as the parser's."""
+    grammar = resources.files("resdsl.grammars").joinpath("res.lark").read_text("utf-8")
+    options = {"parser": "lalr", "keep_all_tokens": True, "maybe_placeholders": False}
+    name = f"res-grammar-tokens-lark-{lark.__version__}.pickle"
+    return lark.Lark(grammar, cache=cache_file(name) or False, **options)
+
+
 def cache_file(name: str | None = None) -> str | None:
     """Where the tables (or another pickle of resdsl's, ``name``) are kept, or None where no
     private place is to be had."""

@@ -5,7 +5,8 @@
     ['textDocument/codeAction', 'textDocument/completion', 'textDocument/definition']
 
 ``resdsl lsp`` calls :func:`serve`, which speaks the protocol over stdin and stdout until the
-client says ``exit``. Documents are synchronised whole (``TextDocumentSyncKind.Full``: a
+client says ``exit``. Document formatting is ``resdsl fmt``'s
+(:mod:`resdsl.lsp.reformat`). Documents are synchronised whole (``TextDocumentSyncKind.Full``: a
 spec is a few kilobytes, and nothing can drift). Each change re-checks the document and then
 the open documents that read it (:class:`~resdsl.lsp.documents.Documents`) and publishes
 each one's diagnostics as soon as it is checked: no debouncing, no threads, so the order of
@@ -39,6 +40,7 @@ from resdsl.lsp.definition import definition
 from resdsl.lsp.diagnostics import diagnostics
 from resdsl.lsp.documents import Analysis, Documents, shown, uri
 from resdsl.lsp.hover import hover
+from resdsl.lsp.reformat import formatting_edits
 from resdsl.lsp.symbols import symbols
 
 
@@ -183,6 +185,12 @@ def make_server() -> ResdslServer:
             return []
         found = params.context.diagnostics
         return code_actions(analysis, params.text_document.uri, found, ls.encoding)
+
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    @_guarded(list)
+    def on_formatting(ls: ResdslServer, params: types.DocumentFormattingParams):
+        analysis = ls.analysis(params.text_document.uri)
+        return formatting_edits(analysis, ls.encoding) if analysis else []
 
     return server
 

@@ -1,5 +1,6 @@
 """Half-typed text: prefixes of every bundled and golden spec, sent as edits, each answered
-(diagnostics, hover, completion, and the rest) with no crash, hang or logged traceback.
+(diagnostics, hover, completion, formatting over stdio, and the rest) with no crash, hang or
+logged traceback.
 
 A sample of prefixes goes through the real server over stdio (a few seconds); every prefix of
 every spec goes through the same handlers in process (marked slow: about a minute).
@@ -60,6 +61,9 @@ async def test_sampled_prefixes_over_stdio_are_all_answered(client):
             await ask(
                 client.text_document_definition_async(types.DefinitionParams(**_fields(here)))
             )
+            options = types.FormattingOptions(4, True)
+            formatting = types.DocumentFormattingParams(doc(uri), options)
+            await ask(client.text_document_formatting_async(formatting))
             sent += 1
         client.text_document_did_close(types.DidCloseTextDocumentParams(doc(uri)))
     assert sent >= len(EVERY_SPEC) * 2
