@@ -10,11 +10,14 @@ As a library (docs/api.md)::
 
 ``check``, ``networks``, ``network``, ``stats``, ``diff``, ``compile`` and ``build`` take a path or
 spec text (:mod:`resdsl.api`), ``import_model`` a PyTorch model; only ``build`` and ``import_model``
-import torch. ``ResdslError`` is the one exception a
-user can cause. The pipeline, one module per stage (docs/architecture.md)::
+import torch. ``ResdslError`` is the one exception a user can cause. The pipeline, one module
+per stage (docs/architecture.md)::
 
-    text --parse--> AST --resolve--> NetworkSpec --lower--> IR --shapes--> --validate-->
-        checked IR --> costs (params, multiply-adds) | codegen (PyTorch) | graph (Fig. 3)
+    text --parse--> AST --resolve--> NetworkSpec --lower--> IR (a networkx graph, every node
+        shaped) --validate--> checked IR --> costs | memory | codegen (PyTorch) | graph (Fig. 3)
+
+beside it, ``imports`` (a PyTorch model --> spec text) and ``lang.printer`` (spec text --> the
+same spec in its canonical layout, ``resdsl fmt``).
 """
 
 from __future__ import annotations
