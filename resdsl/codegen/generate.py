@@ -357,7 +357,7 @@ def render(network: Network, *, command: str | None = None) -> str:
     if any(len(line) > _LINE for line in header):  # a long name: wrapped as ruff would want
         text = " ".join(line[2:] for line in header)
         header = [f"# {line}" for line in textwrap.wrap(text, _LINE - 2, break_on_hyphens=False)]
-    return _env.get_template("module.py.jinja").render(
+    text = _env.get_template("module.py.jinja").render(
         header=header,
         version=__version__,
         name=name,
@@ -390,6 +390,69 @@ def render(network: Network, *, command: str | None = None) -> str:
         ),
         factory_kwargs=f"Keywords go to `{net_cls}`: {kwargs}.",
     )
+    return tidy(text)
+
+
+def tidy(source: str) -> str:
+    """The template's text as ruff would leave it, so that a module is the same file with ruff
+    or without: at most two blank lines in a row (a section the template leaves out leaves its
+    blank lines), and a code line over 100 columns split as ruff splits a call (a layer with
+    many keywords, BiT's StdConv2d). Docstrings and lines with strings or comments are left.
+
+    >>> print(tidy("    x = f(" + ", ".join(f"argument{i}" for i in range(9)) + ")"))
+        x = f(
+            argument0,
+            argument1,
+            ...
+    """
+    lines: list[str] = []
+    blank = 0
+    in_string = False
+    for line in source.split("\n"):
+        blank = blank + 1 if not line.strip() else 0
+        if blank > 2:
+            continue
+        if in_string or any(c in line for c in "\"'#"):
+            in_string ^= line.count('"""') % 2 == 1
+            lines.append(line)
+            continue
+        lines.extend(_split_call(line))
+    return "\n".join(lines)
+
+
+def _split_call(line: str) -> list[str]:
+    """``line`` if it fits in 100 columns, else split at its last bracket pair as ruff (black's
+    right-hand split) does: the opening line, the arguments on one line four deeper if they fit
+    there, else one a line with a trailing comma (a lone argument split again in turn), and the
+    closing bracket on a line of its own."""
+    if len(line) <= _LINE:
+        return [line]
+    indent = line[: len(line) - len(line.lstrip())]
+    close = max(line.rfind(")"), line.rfind("]"))
+    depth, opening = 0, -1
+    for at in range(close, -1, -1):
+        depth += {")": 1, "]": 1, "(": -1, "[": -1}.get(line[at], 0)
+        if depth == 0:
+            opening = at
+            break
+    body = line[opening + 1 : close].strip()
+    if close < 0 or opening < 0 or not body:
+        return [line]  # nothing ruff could split either
+    items, depth, start = [], 0, 0
+    for at, char in enumerate(body):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(body[start:at].strip())
+            start = at + 1
+    items.append(body[start:].strip())
+    inner = indent + "    "
+    head, tail = line[: opening + 1], indent + line[close:]
+    if items[-1] and len(inner) + len(body) <= _LINE:
+        return [head, inner + body, tail]
+    if len(items) == 1:
+        return [head, *_split_call(inner + body), tail]
+    arguments = [item for item in items if item]
+    return [head, *(part for item in arguments for part in _split_call(f"{inner}{item},")), tail]
 
 
 def _fit(text: str, indent: int) -> str:
