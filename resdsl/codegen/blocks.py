@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from collections import Counter
 from itertools import groupby
 from typing import Any
@@ -118,12 +119,35 @@ def _doc(definition: Definition, env) -> tuple[list[str], list[str]]:
 
 def docstring(title: list[str], more: list[str], indent: str = "    ") -> str:
     """A docstring as PEP 257 writes one: its first paragraph, then (after a blank line) the
-    rest, the closing quotes on a line of their own where there is a rest."""
+    rest, the closing quotes on a line of their own where there is a rest. The text is the
+    spec's comments and ``doc`` lines, escaped (:func:`in_docstring`).
+    """
+    title = [in_docstring(line) for line in title]
+    more = [in_docstring(line) for line in more]
+    last = title[-1]
+    backslashes = len(last[:-1]) - len(last[:-1].rstrip("\\"))  # an even number escape none
+    if not more and last.endswith('"') and backslashes % 2 == 0:
+        title[-1] = last[:-1] + '\\"'  # a `"` right before the closing quotes would end them
     lines = [f'{indent}"""{title[0]}', *(f"{indent}{line}" for line in title[1:])]
     if not more:
         return "\n".join(lines) + '"""'
     lines += ["", *(f"{indent}{line}" for line in more), f'{indent}"""']
     return "\n".join(lines)
+
+
+def in_docstring(text: str) -> str:
+    """A line of the spec's text as it must be written inside a docstring to read the same:
+    backslashes doubled, three quotes escaped, control characters (a null byte: not Python
+    source at all) written as escapes.
+    """
+    return in_comment(text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"'))
+
+
+def in_comment(text: str) -> str:
+    """The spec's text inside a ``#`` comment: control characters written as escapes."""
+    return "".join(
+        repr(c)[1:-1] if unicodedata.category(c) == "Cc" and c != "\t" else c for c in text
+    )
 
 
 def _attributes(definition: Definition, net: Network, lines: list[str]) -> list[str]:
@@ -139,7 +163,7 @@ def _attributes(definition: Definition, net: Network, lines: list[str]) -> list[
             continue
         if not re.search(rf"\bself\.{name}\b", text):
             continue
-        comment = f"  # {param.comment}" if param.comment else ""
+        comment = f"  # {in_comment(param.comment)}" if param.comment else ""
         found.append(f"{name}: int = {values[name]}{comment}")
     return found
 

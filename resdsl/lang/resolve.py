@@ -206,14 +206,20 @@ def _describe(
     preact = block.definition.preactivated
     channels = shape[0]
     stem: tuple = ()
-    if stem_section is not None:
+    # A stem or head naming a broken block: reported where it is defined, not elaborated.
+    stem_broken, head_broken = (
+        section is not None and section.preset is not None and section.preset.text in defs.broken
+        for section in (stem_section, sections.get("head"))
+    )
+    scope.broken |= stem_broken or head_broken
+    if stem_section is not None and not stem_broken:
         stem, channels = stem_layers(
             stem_section, channels, scope, preact, dict(defs.stems), defs.blocks
         )
     shortcuts = shortcut_blocks(shortcut or "B", block.definition, defs)
     infos, channels = _stages(stages, block, shortcut or "B", shortcuts, defs, channels, scope)
     head = ()
-    if "head" in sections:
+    if "head" in sections and not head_broken:
         head = head_layers(sections["head"], channels, classes, scope, preact, defs.blocks)
         taken = {layer.name.partition(".")[0] for layer in stem} | {i.path for i in infos}
         written_layers = sections["head"].layers

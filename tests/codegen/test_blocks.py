@@ -371,3 +371,30 @@ def test_what_head_labels_get_wrong(tmp_path, change, message):
     spec.write_text(LEGACY.replace(*change))
     problems = [d.message for d in resdsl.check(spec).diagnostics]
     assert any(message in m for m in problems), problems
+
+
+@pytest.mark.parametrize(
+    "comment",
+    ['timm\'s "v1.5"', 'C:\\new \\ and """ here', "a null \x00 byte", "ends in \\", '"', 'x\\"'],
+)
+def test_a_comment_of_any_text_is_the_block_s_docstring(tmp_path, comment):
+    """The comment above a definition becomes its class's docstring, read back the same: quotes
+    before the closing ones, backslashes and control bytes escaped (a null byte in a comment was
+    an internal error, a comment ending in a quote made a module that did not parse)."""
+    import ast
+
+    spec = tmp_path / "q.res"
+    spec.write_text(
+        f"# {comment}\n"
+        "block qb(planes, stride = 1, width = planes) {  # the width, \x01 here\n"
+        "    conv1: conv 3x3, width, stride stride\n"
+        "    bn1: bn\n"
+        "    add shortcut\n"
+        "    relu\n"
+        "}\n"
+        "network n { input 3x32x32 classes 10 stem { conv 3x3, 16 } block qb stage 1 x 16 "
+        "head { avgpool fc } }\n"
+    )
+    tree = ast.parse(resdsl.compile(spec, "n"))
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Qb"]
+    assert ast.get_docstring(cls, clean=False) == comment.strip()
