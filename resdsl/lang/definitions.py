@@ -34,6 +34,7 @@ import networkx as nx
 from resdsl.diagnostics import Diagnostic, Span, did_you_mean, either
 from resdsl.lang import syntax as s
 from resdsl.lang.evaluate import names
+from resdsl.lang.names import identifier_problem
 from resdsl.lang.vocabulary import LAYERS, PER_BLOCK
 
 
@@ -360,6 +361,12 @@ class _Checker:
         layer of a module within a module."""
         for layer in _layers(self.d.body):
             label = layer.label
+            parts = [] if label is None else label.text.split(".")
+            bad = [(p, identifier_problem(p)) for p in parts if not p.isdecimal()]
+            for part, problem in bad:
+                if problem is not None:  # what the generated module could not call it
+                    self.error(label.span, f"module name {part!r} {problem}")  # type: ignore[union-attr]
+                    return
             if label is None or label.text.count(".") < 2:
                 continue
             container = label.text.rpartition(".")[0]
