@@ -376,6 +376,18 @@ class _Checker:
                 "module as a block of its own and use it here by name",
             )
             return
+        # A module is a layer or the nn.Sequential of the items named after it, never both
+        # (`norm: bn` beside `norm.act: relu` would check, and compile to another network).
+        labels = [layer.label for layer in _layers(self.d.body) if layer.label is not None]
+        containers = {label.text.partition(".")[0] for label in labels if "." in label.text}
+        for label in labels:
+            if label.text in containers:
+                self.error(
+                    label.span,
+                    f"{label.text} is a layer, and {label.text}.NAME an item of a module "
+                    f"{label.text}: one name cannot be both; name the layer otherwise",
+                )
+                return
 
     def run(self) -> list[Diagnostic]:
         self._dotted()
