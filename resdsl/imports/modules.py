@@ -31,7 +31,7 @@ class Unreadable(ValueError):
 
 _LEAVES = (
     "Conv2d", "Conv1d", "BatchNorm2d", "ReLU", "Sigmoid", "MaxPool2d", "AvgPool2d",
-    "AdaptiveAvgPool2d", "Linear", "Dropout", "Identity", "Flatten",
+    "AdaptiveAvgPool2d", "Linear", "Dropout", "Identity", "Flatten", "GroupNorm",
 )  # fmt: skip
 
 
@@ -54,24 +54,87 @@ def torch_kind(module: Any) -> type | None:
     return None
 
 
+# timm's norm-and-activation layers (timm.layers.norm_act): a norm of torch.nn subclassed, its
+# forward the norm's own function, then ``drop`` (nn.Identity unless a drop block is asked
+# for), then ``act``. They are read as the two layers they compute, the norm then the ReLU;
+# the class name, with the two children, is what says the forward is timm's.
+_NORM_ACTS = {"BatchNormAct2d": "BatchNorm2d", "GroupNormAct": "GroupNorm"}
+
+
+def norm_act(module: Any) -> tuple[type, Any] | None:
+    """The ``torch.nn`` norm a timm norm-act layer subclasses and its activation module (a
+    ReLU or nn.Identity), or None for any other module.
+
+    >>> from torch import nn
+    >>> class BatchNormAct2d(nn.BatchNorm2d):
+    ...     def __init__(self, channels):
+    ...         super().__init__(channels)
+    ...         self.drop, self.act = nn.Identity(), nn.ReLU(inplace=True)
+    ...     def forward(self, x):
+    ...         return self.act(self.drop(super().forward(x)))
+    >>> norm_act(BatchNormAct2d(8))[0] is nn.BatchNorm2d, norm_act(nn.BatchNorm2d(8))
+    (True, None)
+    """
+    from torch import nn
+
+    base = getattr(nn, _NORM_ACTS.get(type(module).__name__, ""), None)
+    if base is None or not isinstance(module, base) or type(module).forward is base.forward:
+        return None
+    children = dict(module.named_children())
+    if set(children) != {"act", "drop"} or type(children["drop"]) is not nn.Identity:
+        return None
+    return base, children["act"]
+
+
+def norm_act_ops(module: Any, shape: Shape) -> tuple[ops.Op, ops.Op | None]:
+    """A timm norm-act layer as its norm's op, then its activation's (None: nn.Identity)."""
+    from torch import nn
+
+    base, act = norm_act(module)
+    norm = _norm(module, base)
+    if type(act) is nn.Identity:
+        return norm, None
+    if type(act) is not nn.ReLU:
+        raise Unreadable(
+            f"a norm followed by {type(act).__name__} (the import reads norm-act layers "
+            "whose activation is a ReLU)"
+        )
+    return norm, ops.ReLU()
+
+
+def _norm(module: Any, kind: type) -> ops.Op:
+    from torch import nn
+
+    if kind is nn.GroupNorm:
+        if not module.affine or module.eps != 1e-5:
+            raise Unreadable(
+                f"a group norm with eps {module.eps:g} or without affine parameters (the "
+                "language's `gn` is PyTorch's default, eps 1e-05, affine)"
+            )
+        return ops.GroupNorm(module.num_groups, module.num_channels)
+    if not (module.affine and module.track_running_stats):
+        raise Unreadable("batch norm without affine parameters or running statistics")
+    if module.eps != 1e-5 or module.momentum != 0.1:
+        raise Unreadable(
+            f"batch norm with eps {module.eps:g}, momentum {module.momentum} (the "
+            "language's `bn` is PyTorch's default, eps 1e-05, momentum 0.1)"
+        )
+    return ops.BatchNorm(module.num_features)
+
+
 def module_op(module: Any, shape: Shape) -> ops.Op | None:
     """The op of a leaf module reading a map of ``shape`` (None: passes its input on)."""
     from torch import nn
 
+    if norm_act(module) is not None:  # its ReLU: a record of its own (trace._act)
+        return norm_act_ops(module, shape)[0]
     kind = torch_kind(module) or type(module)
     if kind is nn.Conv2d:
         return _conv(module)
     if kind is nn.Conv1d:
         return _channel_conv(module)
-    if kind is nn.BatchNorm2d:
-        if not (module.affine and module.track_running_stats):
-            raise Unreadable("batch norm without affine parameters or running statistics")
-        if module.eps != 1e-5 or module.momentum != 0.1:
-            raise Unreadable(
-                f"batch norm with eps {module.eps:g}, momentum {module.momentum} (the "
-                "language's `bn` is PyTorch's default, eps 1e-05, momentum 0.1)"
-            )
-        return ops.BatchNorm(module.num_features)
+    if kind is nn.BatchNorm2d or kind is nn.GroupNorm:
+        return _norm(module, kind)
     if kind is nn.ReLU:
         return ops.ReLU()
     if kind is nn.Sigmoid:
@@ -86,8 +149,8 @@ def module_op(module: Any, shape: Shape) -> ops.Op | None:
         return adaptive_pool(module.output_size)
     if kind is nn.Linear:
         return ops.Linear(module.in_features, module.out_features)
-    if kind is nn.Dropout:
-        return ops.Dropout(module.p)
+    if kind is nn.Dropout:  # of p 0 (timm's head's default): the identity, as reshapes are
+        return ops.Dropout(module.p) if module.p else None
     if kind is nn.Identity or (
         kind is nn.Flatten and (module.start_dim, module.end_dim) == (1, -1)
     ):

@@ -1,0 +1,89 @@
+"""timm's norm-act layers and its ResNetV2 names, without timm (tests/fixtures/timm_resnetv2.py
+transcribes its classes): ``BatchNormAct2d`` reads as the batch norm and the ReLU it computes,
+and a ResNetV2 imports under its own module names (``stages.0.blocks.0.norm1``, ``stem.conv``,
+``head.fc``), its ``state_dict`` keys and shapes the model's in order, loaded strictly, the
+same outputs."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import resdsl  # noqa: E402
+from resdsl.imports import CannotExpress, import_model  # noqa: E402
+from tests.fixtures import timm_resnetv2  # noqa: E402
+from tests.imports.same import assert_computes_the_same  # noqa: E402
+
+
+def _same_keys(model, text: str) -> None:
+    built = resdsl.build(text)
+    mine = [(k, tuple(v.shape)) for k, v in built.state_dict().items()]
+    theirs = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+    assert mine == theirs
+
+
+@pytest.mark.parametrize(
+    ("factory", "words"),
+    [
+        ("resnetv2_basic", ["conv1: conv 3x3, planes, stride stride", "stem.conv: conv 7x7"]),
+        ("resnetv2_bottleneck", ["conv3: conv 1x1, planes * expansion", "stage 2 x 16\n"]),
+        (
+            "resnetv2_d",
+            [
+                "downsample.pool: avgpool 2x2, stride stride, ceil if stride != 1",
+                "stem.norm1: bn\n    stem.act1: relu",
+            ],
+        ),
+    ],
+)
+def test_resnetv2_imports_under_its_own_names(factory, words):
+    model = getattr(timm_resnetv2, factory)()
+    text = import_model(model, name="net", input=(3, 64, 64))
+    assert 'modules "stages.{stage}.blocks.{block}"' in text
+    # timm's identity reads the raw input, even in the first unit; its projection is declared
+    # first (its keys come first), a bare 1x1 conv of the pre-activated input
+    assert "    shortcut via net_block_projection\n    norm1: bn\n    relu\n" in text
+    assert "    shortcut here unless identity\n" in text
+    assert "head.fc: conv 1x1, classes, bias\n    flatten\n" in text
+    for word in words:
+        assert word in text
+    _same_keys(model, text)
+    assert_computes_the_same(model, text)  # no key renamed: loaded strictly as it is
+
+
+def test_norm_act_layers_read_as_batch_norm_and_relu():
+    """In a post-activation network, bn1's ReLU is the block's and bn2 (apply_act=False) a
+    batch norm alone: the language's basic block, its keys the language's names."""
+    model = timm_resnetv2.NormActResNet()
+    text = import_model(model, name="net")
+    assert "    block basic\n    shortcut B\n" in text
+    assert "modules" not in text and "block net_block" not in text
+    _same_keys(model, text)
+    assert_computes_the_same(model, text)
+
+
+def test_norm_act_with_another_activation_is_refused():
+    model = timm_resnetv2.NormActResNet(act_layer=lambda inplace: torch.nn.GELU())
+    with pytest.raises(CannotExpress) as error:
+        import_model(model, name="net")
+    assert str(error.value) == (
+        "cannot express bn1 (BatchNormAct2d): a norm followed by GELU (the import reads "
+        "norm-act layers whose activation is a ReLU)"
+    )
+
+
+def test_where_the_models_names_cannot_be_written_the_refusal_is_as_before():
+    """A head whose classifier is an nn.Linear has no named form (the language's `fc` is the
+    head section's), and under the language's names the first unit's identity would read
+    the pre-activated input: refused where the two part, in one line."""
+    model = timm_resnetv2.resnetv2_basic()
+    model.head = torch.nn.Sequential(
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(1), torch.nn.Linear(32, 10)
+    )
+    with pytest.raises(CannotExpress) as error:
+        import_model(model, name="net", input=(3, 64, 64))
+    assert str(error.value) == (
+        "cannot express stages.0.blocks.0 (PreActBasic): no network the language writes has "
+        "an add here (read as block preact, shortcut B)"
+    )
