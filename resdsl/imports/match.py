@@ -211,7 +211,7 @@ def _block(records: Sequence[Record], group: list[int], gates: dict[int, Gate]) 
         main, after = list(group), []
     convs = tuple(records[i].op for i in main if isinstance(records[i].op, ops.Conv))
     where = (first.path, first.type_name)
-    preact = bool(main) and isinstance(records[main[0]].op, ops.BatchNorm)
+    preact = bool(main) and isinstance(records[main[0]].op, ops.BatchNorm | ops.GroupNorm)
     if len(convs) not in (2, 3):
         raise CannotExpress(*where, _not_a_block(len(convs), bool(adds)))
     kind = ("preact" if preact else "basic") if len(convs) == 2 else (

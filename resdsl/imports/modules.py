@@ -32,6 +32,7 @@ class Unreadable(ValueError):
 _LEAVES = (
     "Conv2d", "Conv1d", "BatchNorm2d", "ReLU", "Sigmoid", "MaxPool2d", "AvgPool2d",
     "AdaptiveAvgPool2d", "Linear", "Dropout", "Identity", "Flatten", "GroupNorm",
+    "ConstantPad2d",
 )  # fmt: skip
 
 
@@ -122,15 +123,40 @@ def _norm(module: Any, kind: type) -> ops.Op:
     return ops.BatchNorm(module.num_features)
 
 
+def std_conv(module: Any) -> bool:
+    """Whether a module is timm's ``StdConv2d``: an ``nn.Conv2d`` whose forward standardises
+    its weight (each output channel to zero mean and unit variance, ``eps`` added to the
+    variance) before the convolution. Its record holds the plain convolution, which matching
+    reads, and says it is standardised (``Record.standardised``), which verifying and the
+    spec's text read: the language's ``stdconv``."""
+    from torch import nn
+
+    return (
+        type(module).__name__ == "StdConv2d"
+        and isinstance(module, nn.Conv2d)
+        and type(module).forward is not nn.Conv2d.forward
+        and isinstance(getattr(module, "eps", None), float)
+    )
+
+
 def module_op(module: Any, shape: Shape) -> ops.Op | None:
     """The op of a leaf module reading a map of ``shape`` (None: passes its input on)."""
     from torch import nn
 
     if norm_act(module) is not None:  # its ReLU: a record of its own (trace._act)
         return norm_act_ops(module, shape)[0]
+    if std_conv(module):
+        if module.eps != 1e-8:
+            raise Unreadable(
+                f"a weight-standardised convolution with eps {module.eps:g} (the language's "
+                "`stdconv` is BiT's, eps 1e-08)"
+            )
+        return _conv(module)
     kind = torch_kind(module) or type(module)
     if kind is nn.Conv2d:
         return _conv(module)
+    if kind is nn.ConstantPad2d:
+        return _constant_pad(module)
     if kind is nn.Conv1d:
         return _channel_conv(module)
     if kind is nn.BatchNorm2d or kind is nn.GroupNorm:
@@ -188,6 +214,17 @@ def _conv(module: Any) -> ops.Conv:
         module.groups,
         module.bias is not None,
     )
+
+
+def _constant_pad(module: Any) -> ops.ConstantPad:
+    """Zeros around the map, as many a side (BiT's stem: ``nn.ConstantPad2d(1, 0.)``)."""
+    padding = module.padding
+    if module.value != 0 or len(set(padding)) != 1:
+        raise Unreadable(
+            f"a constant padding of {module.value:g}, {tuple(padding)} (the language's "
+            "`zeropad` puts zeros, as many on each side)"
+        )
+    return ops.ConstantPad(padding[0])
 
 
 def _channel_conv(module: Any) -> ops.ChannelConv:

@@ -81,7 +81,8 @@ def layer(record: Record, name: str | None, width: str | None = None, stride: st
         k = op.kernel
         if k[0] != k[1] or op.stride[0] != op.stride[1] or op.padding[0] != op.padding[1]:
             return None
-        text = f"conv {k[0]}x{k[1]}, {width or op.out_channels}"
+        word = "stdconv" if record.standardised else "conv"
+        text = f"{word} {k[0]}x{k[1]}, {width or op.out_channels}"
         if stride is not None:
             text += f", stride {stride}"
         elif op.stride != (1, 1):
@@ -98,6 +99,8 @@ def layer(record: Record, name: str | None, width: str | None = None, stride: st
         text = f"gn, {op.groups}"
     elif isinstance(op, ops.ReLU):
         return "relu"  # no weights: its name is no key
+    elif isinstance(op, ops.ConstantPad):
+        text = f"zeropad, {op.padding}"
     elif isinstance(op, ops.GlobalAvgPool):
         return "avgpool"
     elif isinstance(op, ops.MaxPool | ops.AvgPool):

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from resdsl import ops
 from resdsl.diagnostics import ResdslError
 from resdsl.imports.functions import SIGNATURES, Read, canonical, read, subsample
-from resdsl.imports.modules import Unreadable, module_op, norm_act, norm_act_ops
+from resdsl.imports.modules import Unreadable, module_op, norm_act, norm_act_ops, std_conv
 
 if TYPE_CHECKING:
     from torch import fx, nn
@@ -67,6 +67,16 @@ class Record:
     scopes: tuple[str, ...] = ()  # the modules around it not of torch.nn, outermost first
     classes: tuple[str, ...] = ()  # their classes, as module.QualName
     bias: bool = True  # a Linear's
+    standardised: bool = False  # a conv's weight standardised first (timm's StdConv2d)
+
+    def true_op(self) -> ops.Op | None:
+        """The op the record computes: its weight-standardised convolution where it is one
+        (``op`` holds the plain convolution, which matching reads as any other)."""
+        if self.standardised and isinstance(self.op, ops.Conv):
+            op = self.op
+            return ops.StdConv(op.in_channels, op.out_channels, op.kernel, op.stride,
+                               op.padding, op.groups, op.bias)  # fmt: skip
+        return self.op
 
     def where(self) -> str:
         return f"{self.path or '<model>'} ({self.type_name})"
@@ -99,6 +109,7 @@ def trace(model: nn.Module, size: tuple[int, int, int] | None = None) -> Traced:
                 super().is_leaf_module(m, qualified_name)
                 or torch_kind(m) is not None
                 or norm_act(m) is not None
+                or std_conv(m)
             )
 
     root = type(model).__name__
@@ -198,6 +209,7 @@ def _record(node, modules, values, index, records, weights, root) -> Record | No
     return Record(
         len(records), op, path, type_name, tuple(made), "", got.stride, _shape(value),
         tuple(p for p, _ in scopes), tuple(c for _, c in scopes), _bias(node, modules),
+        node.op == "call_module" and std_conv(modules[str(node.target)]),
     )  # fmt: skip
 
 

@@ -34,7 +34,7 @@ def verify(records: Sequence[Record], net: Network) -> None:
     for r in records:
         if r.op is None:
             continue
-        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
+        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.true_op()
         mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
         if mine[r.index] not in known:
             article = "an" if r.op.kind[:1] in "aeiou" else "a"
@@ -63,7 +63,7 @@ def correspondence(records: Sequence[Record], net: Network) -> dict[int, int]:
     for r in records:
         if r.op is None:
             continue
-        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
+        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.true_op()
         mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
         if mine[r.index] in where:
             found[r.index] = where[mine[r.index]]

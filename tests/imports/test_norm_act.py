@@ -35,6 +35,17 @@ def _same_keys(model, text: str) -> None:
                 "stem.norm1: bn\n    stem.act1: relu",
             ],
         ),
+        ("resnetv2_d_gn", ["norm1: gn, 4", "stem.norm2: gn, 4\n    stem.act2: relu"]),
+        (
+            "resnetv2_bit",
+            [
+                "conv2: stdconv 3x3, planes, stride stride",
+                "downsample.conv: stdconv 1x1, out_planes, stride stride",
+                "    stem.conv: stdconv 7x7, 16, stride 2\n    stem.pad: zeropad, 1\n"
+                "    stem.pool: maxpool 3x3, stride 2, padding 0\n",
+                "    norm: gn, 4\n    relu\n",
+            ],
+        ),
     ],
 )
 def test_resnetv2_imports_under_its_own_names(factory, words):
@@ -43,13 +54,32 @@ def test_resnetv2_imports_under_its_own_names(factory, words):
     assert 'modules "stages.{stage}.blocks.{block}"' in text
     # timm's identity reads the raw input, even in the first unit; its projection is declared
     # first (its keys come first), a bare 1x1 conv of the pre-activated input
-    assert "    shortcut via net_block_projection\n    norm1: bn\n    relu\n" in text
-    assert "    shortcut here unless identity\n" in text
+    assert "    shortcut via net_block_projection\n    norm1: " in text
+    assert "\n    relu\n    shortcut here unless identity\n    conv1: " in text
     assert "head.fc: conv 1x1, classes, bias\n    flatten\n" in text
     for word in words:
         assert word in text
     _same_keys(model, text)
     assert_computes_the_same(model, text)  # no key renamed: loaded strictly as it is
+
+
+def test_bit_is_read_at_its_first_convolutions_input():
+    """The input size is guessed from the first convolution, a StdConv2d in BiT: its 3
+    channels, and 224x224 where it strides (before, a standardised convolution was traced
+    into, and the guess read a later layer's 2048 channels)."""
+    text = import_model(timm_resnetv2.resnetv2_bit(), name="net")
+    assert "    input 3x224x224\n" in text
+
+
+def test_a_standardised_convolution_of_another_eps_is_refused():
+    model = timm_resnetv2.resnetv2_bit()
+    model.stem.conv.eps = 1e-6
+    with pytest.raises(CannotExpress) as error:
+        import_model(model, name="net", input=(3, 64, 64))
+    assert str(error.value) == (
+        "cannot express stem.conv (StdConv2d): a weight-standardised convolution with eps "
+        "1e-06 (the language's `stdconv` is BiT's, eps 1e-08)"
+    )
 
 
 def test_norm_act_layers_read_as_batch_norm_and_relu():
