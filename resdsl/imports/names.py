@@ -261,6 +261,8 @@ def network(records: Sequence[Record], blocks: Sequence, stages: Sequence, short
     if definitions is None or stem_text is None or head_text is None:
         return None
     head_lines, classes = head_text
+    if _clash(definitions) or _clash([*stem_text, *head_lines]):
+        return None
     lines = [*definitions, "", *stem_text, "", *head_lines, ""]
     lines += [f"network {name} {{", f"    input {'x'.join(map(str, size))}"]
     lines += [f"    classes {classes}", f"    stem {name}_stem", f"    block {name}_block"]
@@ -272,3 +274,15 @@ def network(records: Sequence[Record], blocks: Sequence, stages: Sequence, short
         lines.append(f"    stage {stage.blocks} x {stage.width}{stride}")
     lines += [f"    head {name}_head", "}", ""]
     return "\n".join(lines)
+
+
+def _clash(lines: Sequence[str]) -> bool:
+    """Whether two layers that share a module would be one name twice, or a module and an
+    item inside it (``norm: bn`` and ``norm.act: relu``): no generated class has both.
+
+    >>> _clash(["    norm: bn", "    norm.act: relu"]), _clash(["    stem.conv: conv 3x3, 8"])
+    (True, False)
+    """
+    labels = [line.strip().partition(":")[0] for line in lines if ": " in line]
+    labels = [text for text in labels if " " not in text]
+    return any(labels.count(a) > 1 or any(b.startswith(f"{a}.") for b in labels) for a in labels)
