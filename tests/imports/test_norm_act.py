@@ -117,3 +117,23 @@ def test_where_the_models_names_cannot_be_written_the_refusal_is_as_before():
         "cannot express stages.0.blocks.0 (PreActBasic): no network the language writes has "
         "an add here (read as block preact, shortcut B)"
     )
+
+
+def test_on_the_command_line(runner, at_root, tmp_path):
+    """`resdsl import` writes the named spec, which `resdsl fmt` leaves as it is; a norm-act
+    layer it cannot read is one line, exit status 1."""
+    from resdsl.cli import cli
+
+    out = tmp_path / "v2.res"
+    source = "tests/fixtures/timm_resnetv2.py:resnetv2_d"
+    result = runner.invoke(cli, ["import", source, "--input", "3x64x64", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert 'modules "stages.{stage}.blocks.{block}"' in out.read_text()
+    assert runner.invoke(cli, ["fmt", "--check", str(out)]).exit_code == 0
+    source = "tests/fixtures/timm_resnetv2.py:resnetv2_evonorm"
+    result = runner.invoke(cli, ["import", source, "--input", "3x64x64"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: cannot express stem.norm (EvoNormLike): a layer of its own, whose forward "
+        "computes with stem.norm.v itself (the language has no word for it)\n"
+    )
