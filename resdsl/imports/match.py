@@ -39,6 +39,10 @@ from resdsl.imports.stem_head import StemLayer
 from resdsl.imports.trace import CannotExpress, Record, refuse
 from resdsl.lang.spec import ShortcutOption
 
+# What opens a pre-activation unit: a norm (with its ReLU after it, or an activation of its
+# own: EvoNorm-S0, FRN's TLU).
+NORMS = (ops.BatchNorm, ops.GroupNorm, ops.EvoNormS0, ops.FRN)
+
 
 @dataclass(frozen=True)
 class StageDraft:
@@ -211,7 +215,7 @@ def _block(records: Sequence[Record], group: list[int], gates: dict[int, Gate]) 
         main, after = list(group), []
     convs = tuple(records[i].op for i in main if isinstance(records[i].op, ops.Conv))
     where = (first.path, first.type_name)
-    preact = bool(main) and isinstance(records[main[0]].op, ops.BatchNorm | ops.GroupNorm)
+    preact = bool(main) and isinstance(records[main[0]].op, NORMS)
     if len(convs) not in (2, 3):
         raise CannotExpress(*where, _not_a_block(len(convs), bool(adds)))
     kind = ("preact" if preact else "basic") if len(convs) == 2 else (

@@ -123,6 +123,33 @@ def _norm(module: Any, kind: type) -> ops.Op:
     return ops.BatchNorm(module.num_features)
 
 
+# timm's normalisation-activation layers that are one op of the language each: EvoNorm-S0
+# (``evonorm_s0``) and filter response normalisation with its TLU (``frn``). As for the
+# norm-act layers, the class name with timm's attributes says the forward is timm's.
+_OWN_NORMS = {"EvoNorm2dS0": "v", "FilterResponseNormTlu2d": "tau"}
+
+
+def own_norm(module: Any) -> bool:
+    """Whether a module is timm's ``EvoNorm2dS0`` or ``FilterResponseNormTlu2d``."""
+    extra = _OWN_NORMS.get(type(module).__name__)
+    return extra is not None and all(
+        hasattr(module, name) for name in ("weight", "bias", "eps", "apply_act", extra)
+    )
+
+
+def _own_norm_op(module: Any) -> ops.Op:
+    name = type(module).__name__
+    if not module.apply_act or module.eps != 1e-5 or not getattr(module, "rms", True):
+        raise Unreadable(
+            f"a {name} without its activation, with eps {module.eps:g} or without rms (the "
+            "language's is timm's default: its activation, eps 1e-05)"
+        )
+    channels = module.weight.shape[0]
+    if name == "EvoNorm2dS0":
+        return ops.EvoNormS0(module.groups, channels)
+    return ops.FRN(channels)
+
+
 def std_conv(module: Any) -> bool:
     """Whether a module is timm's ``StdConv2d``: an ``nn.Conv2d`` whose forward standardises
     its weight (each output channel to zero mean and unit variance, ``eps`` added to the
@@ -145,6 +172,8 @@ def module_op(module: Any, shape: Shape) -> ops.Op | None:
 
     if norm_act(module) is not None:  # its ReLU: a record of its own (trace._act)
         return norm_act_ops(module, shape)[0]
+    if own_norm(module):
+        return _own_norm_op(module)
     if std_conv(module):
         if module.eps != 1e-8:
             raise Unreadable(

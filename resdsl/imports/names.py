@@ -99,6 +99,10 @@ def layer(record: Record, name: str | None, width: str | None = None, stride: st
         text = f"gn, {op.groups}"
     elif isinstance(op, ops.ReLU):
         return "relu"  # no weights: its name is no key
+    elif isinstance(op, ops.EvoNormS0):
+        text = f"evonorm_s0, {op.groups}"
+    elif isinstance(op, ops.FRN):
+        text = "frn"
     elif isinstance(op, ops.ConstantPad):
         text = f"zeropad, {op.padding}"
     elif isinstance(op, ops.GlobalAvgPool):
@@ -202,7 +206,9 @@ def _body(block, spec, variant: str) -> list[str] | None:
     strided = 0 if not bottleneck or spec.stride_on == "1x1" else 1
     lines: list[str] = []
     preact = block.kind.startswith("preact")
-    for r in block.main:
+    # where the unit's shortcut reads: after its first norm and that norm's ReLU, if any
+    opened = 1 if len(block.main) > 1 and isinstance(block.main[1].op, ops.ReLU) else 0
+    for i, r in enumerate(block.main):
         k = convs.index(r) if r in convs else -1
         width = None
         if k >= 0:
@@ -211,7 +217,7 @@ def _body(block, spec, variant: str) -> list[str] | None:
         if line is None or (":" not in line and r.op.params()):
             return None
         lines.append(f"    {line}")
-        if preact and len(lines) == 2:  # after the unit's first norm and its ReLU
+        if preact and i == opened:
             lines.append(f"    {variant}")
     if block.shortcut != "none":
         lines.append("    add shortcut")

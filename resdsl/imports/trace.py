@@ -33,7 +33,14 @@ from typing import TYPE_CHECKING, Any
 from resdsl import ops
 from resdsl.diagnostics import ResdslError
 from resdsl.imports.functions import SIGNATURES, Read, canonical, read, subsample
-from resdsl.imports.modules import Unreadable, module_op, norm_act, norm_act_ops, std_conv
+from resdsl.imports.modules import (
+    Unreadable,
+    module_op,
+    norm_act,
+    norm_act_ops,
+    own_norm,
+    std_conv,
+)
 
 if TYPE_CHECKING:
     from torch import fx, nn
@@ -110,6 +117,7 @@ def trace(model: nn.Module, size: tuple[int, int, int] | None = None) -> Traced:
                 or torch_kind(m) is not None
                 or norm_act(m) is not None
                 or std_conv(m)
+                or own_norm(m)
             )
 
     root = type(model).__name__

@@ -63,6 +63,26 @@ def test_resnetv2_imports_under_its_own_names(factory, words):
     assert_computes_the_same(model, text)  # no key renamed: loaded strictly as it is
 
 
+@pytest.mark.parametrize(
+    ("factory", "word"), [("resnetv2_d_evos", "evonorm_s0, 4"), ("resnetv2_d_frn", "frn")]
+)
+def test_norms_with_their_own_activation(factory, word):
+    """EvoNorm-S0 and FRN with its TLU are each one layer, a norm and its activation: the
+    unit's shortcut reads right after it, and no ReLU is written."""
+    model = getattr(timm_resnetv2, factory)()
+    torch.manual_seed(1)
+    with torch.no_grad():  # parameters away from their initial ones, so a misplaced one shows
+        for parameter in model.parameters():
+            if parameter.dim() == 1:
+                parameter.uniform_(-0.5, 1.5)
+    text = import_model(model, name="net", input=(3, 64, 64))
+    assert f"    norm1: {word}\n    shortcut here unless identity\n    conv1: " in text
+    assert f"    stem.norm1: {word}\n    stem.conv2: " in text
+    assert "relu" not in text
+    _same_keys(model, text)
+    assert_computes_the_same(model, text)
+
+
 def test_bit_is_read_at_its_first_convolutions_input():
     """The input size is guessed from the first convolution, a StdConv2d in BiT: its 3
     channels, and 224x224 where it strides (before, a standardised convolution was traced
