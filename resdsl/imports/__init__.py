@@ -108,16 +108,91 @@ def import_model(
         _zero_init(model),
         traced.input,
     )
-    draft = match(matched, gates, name, hints)
-    text = unparse(draft, origin or f"a {type(model).__name__} module")
-    result = check(text)
-    if not result.ok:
-        first = result.diagnostics[0].message
-        raise CannotExpress("", type(model).__name__, f"the spec it reads as is refused: {first}")
-    (net,) = result.networks
-    verify(verified, net)
-    _compiles(net, type(model).__name__)
+    origin = origin or f"a {type(model).__name__} module"
+    text, refusal = None, None
+    try:
+        draft = match(matched, gates, name, hints)
+        text = unparse(draft, origin)
+        result = check(text)
+        if not result.ok:
+            first = result.diagnostics[0].message
+            raise CannotExpress(
+                "", type(model).__name__, f"the spec it reads as is refused: {first}"
+            )
+        (net,) = result.networks
+        verify(verified, net)
+        _compiles(net, type(model).__name__)
+    except CannotExpress as error:
+        text, refusal = None, error
+    # The language's names are the model's (torchvision's, timm's ResNets), or the spec is
+    # written again with the model's own (imports/names.py); where that cannot be, the spec
+    # under the language's names, which computes the same, or the refusal.
+    keys = _keys(model)
+    if text is not None and _keys(text) == keys:
+        return text
+    named = _named(model, verified, matched, gates, hints, name, traced.input, origin, keys)
+    if named is not None:
+        return named
+    if text is None:
+        raise refusal  # type: ignore[misc]
     return text
+
+
+def _keys(model: Any) -> list[tuple[str, tuple[int, ...]]]:
+    """The ``state_dict`` keys and shapes of a model, or of a spec's network built on the
+    meta device (no weight memory)."""
+    if isinstance(model, str):
+        import torch
+
+        from resdsl.api import build
+
+        with torch.device("meta"):
+            model = build(model)
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+def _named(model, verified, matched, gates, hints, name, size, origin, keys) -> str | None:
+    """The spec under the model's own module names (imports/names.py), if it is exact: it
+    checks, verifies against the records, compiles, and has the model's keys in order."""
+    from resdsl import __version__
+    from resdsl.api import check
+    from resdsl.diagnostics import printable
+    from resdsl.formatting import format_text
+    from resdsl.imports import layout, names
+    from resdsl.imports.match import find_blocks
+    from resdsl.imports.verify import verify
+
+    try:
+        blocks = find_blocks(matched, gates)
+        spec, shortcut = layout.block_spec(blocks, hints)
+    except CannotExpress:
+        return None
+    stages = layout.stages(blocks, spec.expansion, False)
+    variants = ["shortcut here unless identity", "shortcut here"]
+    if not blocks[0].kind.startswith("preact"):
+        variants = variants[:1]  # not written in a post-activation block
+    where = printable(origin).replace("\n", " ")
+    for variant in variants:
+        body = names.network(
+            matched, blocks, stages, shortcut, name, size, spec,
+            [k for k, _ in keys], variant,
+        )  # fmt: skip
+        if body is None:
+            return None
+        header = f"# Imported by resdsl {__version__} from {where} (`resdsl import`).\n\n"
+        text = format_text(header + body, f"{name}.res")
+        result = check(text)
+        if not result.ok:
+            continue
+        (net,) = result.networks
+        try:
+            verify(verified, net)
+            _compiles(net, type(model).__name__)
+        except (CannotExpress, ImportFailed):
+            continue
+        if _keys(text) == keys:
+            return text
+    return None
 
 
 def _compiles(net, model: str) -> None:

@@ -39,6 +39,10 @@ from resdsl.imports.stem_head import StemLayer
 from resdsl.imports.trace import CannotExpress, Record, refuse
 from resdsl.lang.spec import ShortcutOption
 
+# What opens a pre-activation unit: a norm (with its ReLU after it, or an activation of its
+# own: EvoNorm-S0, FRN's TLU).
+NORMS = (ops.BatchNorm, ops.GroupNorm, ops.EvoNormS0, ops.FRN)
+
 
 @dataclass(frozen=True)
 class StageDraft:
@@ -106,18 +110,16 @@ class Block:
     after: tuple[Record, ...] = field(repr=False)  # what follows the addition
     gate: Gate | None = None
     gate_at: tuple[str, int] = ("main", 0)  # after main[k], or after[k] ("after", k)
+    short: tuple[Record, ...] = field(default=(), repr=False)  # the shortcut's layers
+    last: int = 0  # the index of its last record
 
 
 def match(records: Sequence[Record], gates: dict[int, Gate], name: str, hints: Hints) -> Draft:
     """The spec's structure, read from the records (with owners, gates passing their map on);
     a located refusal where it cannot be."""
     nodes = [r.index for r in records if r.op is not None]
-    _check_slices(records)
-    groups = _groups(records, nodes)
-    if not groups:
-        raise CannotExpress("", records[0].type_name, _no_blocks(records))
-    first, last = min(groups[0]), max(groups[-1])
-    blocks = [_block(records, g, gates) for g in groups]
+    blocks = find_blocks(records, gates)
+    first, last = blocks[0].first.index, blocks[-1].last
     preact = blocks[0].kind.startswith("preact")
     stem = stem_head.stem([records[i] for i in nodes if 0 < i < first], preact)
     classes = stem_head.head([records[i] for i in nodes if i > last], preact)
@@ -127,6 +129,15 @@ def match(records: Sequence[Record], gates: dict[int, Gate], name: str, hints: H
     size = hints.input or (in_channels, *stem_head.default_size(stem))
     deep = tuple(stem) == stem_head.deep_stem(in_channels)
     return Draft(name, size, classes, tuple(stem), deep, block, shortcut, tuple(stages))
+
+
+def find_blocks(records: Sequence[Record], gates: dict[int, Gate]) -> list[Block]:
+    """The model's blocks, in order (a located refusal where there are none)."""
+    _check_slices(records)
+    groups = _groups(records, [r.index for r in records if r.op is not None])
+    if not groups:
+        raise CannotExpress("", records[0].type_name, _no_blocks(records))
+    return [_block(records, g, gates) for g in groups]
 
 
 def _no_blocks(records: Sequence[Record]) -> str:
@@ -204,7 +215,7 @@ def _block(records: Sequence[Record], group: list[int], gates: dict[int, Gate]) 
         main, after = list(group), []
     convs = tuple(records[i].op for i in main if isinstance(records[i].op, ops.Conv))
     where = (first.path, first.type_name)
-    preact = bool(main) and isinstance(records[main[0]].op, ops.BatchNorm)
+    preact = bool(main) and isinstance(records[main[0]].op, NORMS)
     if len(convs) not in (2, 3):
         raise CannotExpress(*where, _not_a_block(len(convs), bool(adds)))
     kind = ("preact" if preact else "basic") if len(convs) == 2 else (
@@ -233,6 +244,7 @@ def _block(records: Sequence[Record], group: list[int], gates: dict[int, Gate]) 
         first, first.owner, kind, convs, stride, stride_on, dropout, short,
         convs[0].in_channels, inner, convs[-1].out_channels, convs[1].groups,
         tuple(records[i] for i in main), tuple(records[i] for i in after), gate, gate_at,
+        tuple(records[i] for i in shortcut_chain), max(group),
     )  # fmt: skip
 
 

@@ -31,7 +31,8 @@ class Unreadable(ValueError):
 
 _LEAVES = (
     "Conv2d", "Conv1d", "BatchNorm2d", "ReLU", "Sigmoid", "MaxPool2d", "AvgPool2d",
-    "AdaptiveAvgPool2d", "Linear", "Dropout", "Identity", "Flatten",
+    "AdaptiveAvgPool2d", "Linear", "Dropout", "Identity", "Flatten", "GroupNorm",
+    "ConstantPad2d",
 )  # fmt: skip
 
 
@@ -54,24 +55,141 @@ def torch_kind(module: Any) -> type | None:
     return None
 
 
+# timm's norm-and-activation layers (timm.layers.norm_act): a norm of torch.nn subclassed, its
+# forward the norm's own function, then ``drop`` (nn.Identity unless a drop block is asked
+# for), then ``act``. They are read as the two layers they compute, the norm then the ReLU;
+# the class name, with the two children, is what says the forward is timm's.
+_NORM_ACTS = {"BatchNormAct2d": "BatchNorm2d", "GroupNormAct": "GroupNorm"}
+
+
+def norm_act(module: Any) -> tuple[type, Any] | None:
+    """The ``torch.nn`` norm a timm norm-act layer subclasses and its activation module (a
+    ReLU or nn.Identity), or None for any other module.
+
+    >>> from torch import nn
+    >>> class BatchNormAct2d(nn.BatchNorm2d):
+    ...     def __init__(self, channels):
+    ...         super().__init__(channels)
+    ...         self.drop, self.act = nn.Identity(), nn.ReLU(inplace=True)
+    ...     def forward(self, x):
+    ...         return self.act(self.drop(super().forward(x)))
+    >>> norm_act(BatchNormAct2d(8))[0] is nn.BatchNorm2d, norm_act(nn.BatchNorm2d(8))
+    (True, None)
+    """
+    from torch import nn
+
+    base = getattr(nn, _NORM_ACTS.get(type(module).__name__, ""), None)
+    if base is None or not isinstance(module, base) or type(module).forward is base.forward:
+        return None
+    children = dict(module.named_children())
+    if set(children) != {"act", "drop"} or type(children["drop"]) is not nn.Identity:
+        return None
+    return base, children["act"]
+
+
+def norm_act_ops(module: Any, shape: Shape) -> tuple[ops.Op, ops.Op | None]:
+    """A timm norm-act layer as its norm's op, then its activation's (None: nn.Identity)."""
+    from torch import nn
+
+    base, act = norm_act(module)
+    norm = _norm(module, base)
+    if type(act) is nn.Identity:
+        return norm, None
+    if type(act) is not nn.ReLU:
+        raise Unreadable(
+            f"a norm followed by {type(act).__name__} (the import reads norm-act layers "
+            "whose activation is a ReLU)"
+        )
+    return norm, ops.ReLU()
+
+
+def _norm(module: Any, kind: type) -> ops.Op:
+    from torch import nn
+
+    if kind is nn.GroupNorm:
+        if not module.affine or module.eps != 1e-5:
+            raise Unreadable(
+                f"a group norm with eps {module.eps:g} or without affine parameters (the "
+                "language's `gn` is PyTorch's default, eps 1e-05, affine)"
+            )
+        return ops.GroupNorm(module.num_groups, module.num_channels)
+    if not (module.affine and module.track_running_stats):
+        raise Unreadable("batch norm without affine parameters or running statistics")
+    if module.eps != 1e-5 or module.momentum != 0.1:
+        raise Unreadable(
+            f"batch norm with eps {module.eps:g}, momentum {module.momentum} (the "
+            "language's `bn` is PyTorch's default, eps 1e-05, momentum 0.1)"
+        )
+    return ops.BatchNorm(module.num_features)
+
+
+# timm's normalisation-activation layers that are one op of the language each: EvoNorm-S0
+# (``evonorm_s0``) and filter response normalisation with its TLU (``frn``). As for the
+# norm-act layers, the class name with timm's attributes says the forward is timm's.
+_OWN_NORMS = {"EvoNorm2dS0": "v", "FilterResponseNormTlu2d": "tau"}
+
+
+def own_norm(module: Any) -> bool:
+    """Whether a module is timm's ``EvoNorm2dS0`` or ``FilterResponseNormTlu2d``."""
+    extra = _OWN_NORMS.get(type(module).__name__)
+    return extra is not None and all(
+        hasattr(module, name) for name in ("weight", "bias", "eps", "apply_act", extra)
+    )
+
+
+def _own_norm_op(module: Any) -> ops.Op:
+    name = type(module).__name__
+    if not module.apply_act or module.eps != 1e-5 or not getattr(module, "rms", True):
+        raise Unreadable(
+            f"a {name} without its activation, with eps {module.eps:g} or without rms (the "
+            "language's is timm's default: its activation, eps 1e-05)"
+        )
+    channels = module.weight.shape[0]
+    if name == "EvoNorm2dS0":
+        return ops.EvoNormS0(module.groups, channels)
+    return ops.FRN(channels)
+
+
+def std_conv(module: Any) -> bool:
+    """Whether a module is timm's ``StdConv2d``: an ``nn.Conv2d`` whose forward standardises
+    its weight (each output channel to zero mean and unit variance, ``eps`` added to the
+    variance) before the convolution. Its record holds the plain convolution, which matching
+    reads, and says it is standardised (``Record.standardised``), which verifying and the
+    spec's text read: the language's ``stdconv``."""
+    from torch import nn
+
+    return (
+        type(module).__name__ == "StdConv2d"
+        and isinstance(module, nn.Conv2d)
+        and type(module).forward is not nn.Conv2d.forward
+        and isinstance(getattr(module, "eps", None), float)
+    )
+
+
 def module_op(module: Any, shape: Shape) -> ops.Op | None:
     """The op of a leaf module reading a map of ``shape`` (None: passes its input on)."""
     from torch import nn
 
+    if norm_act(module) is not None:  # its ReLU: a record of its own (trace._act)
+        return norm_act_ops(module, shape)[0]
+    if own_norm(module):
+        return _own_norm_op(module)
+    if std_conv(module):
+        if module.eps != 1e-8:
+            raise Unreadable(
+                f"a weight-standardised convolution with eps {module.eps:g} (the language's "
+                "`stdconv` is BiT's, eps 1e-08)"
+            )
+        return _conv(module)
     kind = torch_kind(module) or type(module)
     if kind is nn.Conv2d:
         return _conv(module)
+    if kind is nn.ConstantPad2d:
+        return _constant_pad(module)
     if kind is nn.Conv1d:
         return _channel_conv(module)
-    if kind is nn.BatchNorm2d:
-        if not (module.affine and module.track_running_stats):
-            raise Unreadable("batch norm without affine parameters or running statistics")
-        if module.eps != 1e-5 or module.momentum != 0.1:
-            raise Unreadable(
-                f"batch norm with eps {module.eps:g}, momentum {module.momentum} (the "
-                "language's `bn` is PyTorch's default, eps 1e-05, momentum 0.1)"
-            )
-        return ops.BatchNorm(module.num_features)
+    if kind is nn.BatchNorm2d or kind is nn.GroupNorm:
+        return _norm(module, kind)
     if kind is nn.ReLU:
         return ops.ReLU()
     if kind is nn.Sigmoid:
@@ -86,8 +204,8 @@ def module_op(module: Any, shape: Shape) -> ops.Op | None:
         return adaptive_pool(module.output_size)
     if kind is nn.Linear:
         return ops.Linear(module.in_features, module.out_features)
-    if kind is nn.Dropout:
-        return ops.Dropout(module.p)
+    if kind is nn.Dropout:  # of p 0 (timm's head's default): the identity, as reshapes are
+        return ops.Dropout(module.p) if module.p else None
     if kind is nn.Identity or (
         kind is nn.Flatten and (module.start_dim, module.end_dim) == (1, -1)
     ):
@@ -125,6 +243,17 @@ def _conv(module: Any) -> ops.Conv:
         module.groups,
         module.bias is not None,
     )
+
+
+def _constant_pad(module: Any) -> ops.ConstantPad:
+    """Zeros around the map, as many a side (BiT's stem: ``nn.ConstantPad2d(1, 0.)``)."""
+    padding = module.padding
+    if module.value != 0 or len(set(padding)) != 1:
+        raise Unreadable(
+            f"a constant padding of {module.value:g}, {tuple(padding)} (the language's "
+            "`zeropad` puts zeros, as many on each side)"
+        )
+    return ops.ConstantPad(padding[0])
 
 
 def _channel_conv(module: Any) -> ops.ChannelConv:

@@ -27,13 +27,20 @@ place while another still reads that input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from resdsl import ops
 from resdsl.diagnostics import ResdslError
 from resdsl.imports.functions import SIGNATURES, Read, canonical, read, subsample
-from resdsl.imports.modules import Unreadable, module_op
+from resdsl.imports.modules import (
+    Unreadable,
+    module_op,
+    norm_act,
+    norm_act_ops,
+    own_norm,
+    std_conv,
+)
 
 if TYPE_CHECKING:
     from torch import fx, nn
@@ -67,6 +74,16 @@ class Record:
     scopes: tuple[str, ...] = ()  # the modules around it not of torch.nn, outermost first
     classes: tuple[str, ...] = ()  # their classes, as module.QualName
     bias: bool = True  # a Linear's
+    standardised: bool = False  # a conv's weight standardised first (timm's StdConv2d)
+
+    def true_op(self) -> ops.Op | None:
+        """The op the record computes: its weight-standardised convolution where it is one
+        (``op`` holds the plain convolution, which matching reads as any other)."""
+        if self.standardised and isinstance(self.op, ops.Conv):
+            op = self.op
+            return ops.StdConv(op.in_channels, op.out_channels, op.kernel, op.stride,
+                               op.padding, op.groups, op.bias)  # fmt: skip
+        return self.op
 
     def where(self) -> str:
         return f"{self.path or '<model>'} ({self.type_name})"
@@ -91,10 +108,17 @@ def trace(model: nn.Module, size: tuple[int, int, int] | None = None) -> Traced:
 
     class Tracer(fx.Tracer):
         """torch.fx's, with a user's subclass of a torch.nn layer that keeps its forward
-        (``class Conv(nn.Conv2d)`` setting defaults) a leaf too."""
+        (``class Conv(nn.Conv2d)`` setting defaults) a leaf too, and so is timm's norm-act
+        layer (read as its norm and its ReLU, rather than traced into its own functions)."""
 
         def is_leaf_module(self, m: Any, qualified_name: str) -> bool:
-            return super().is_leaf_module(m, qualified_name) or torch_kind(m) is not None
+            return (
+                super().is_leaf_module(m, qualified_name)
+                or torch_kind(m) is not None
+                or norm_act(m) is not None
+                or std_conv(m)
+                or own_norm(m)
+            )
 
     root = type(model).__name__
     try:
@@ -142,8 +166,11 @@ def _records(graph: fx.Graph, modules: dict[str, Any], values: dict, root: str) 
         if node in live:
             record = _record(node, modules, values, index, records, weights, root)
             if record is not None:
-                index[node] = record.index
                 records.append(record)
+                record = _act(node, modules, values, record, root) or record
+                index[node] = record.index
+                if record is not records[-1]:
+                    records.append(record)
     if not isinstance(result, fx.Node) or not is_tensor(result):
         what = type(values.get(result) if isinstance(result, fx.Node) else result).__name__
         what = what.removeprefix("immutable_")  # fx's frozen dict and list
@@ -190,6 +217,25 @@ def _record(node, modules, values, index, records, weights, root) -> Record | No
     return Record(
         len(records), op, path, type_name, tuple(made), "", got.stride, _shape(value),
         tuple(p for p, _ in scopes), tuple(c for _, c in scopes), _bias(node, modules),
+        node.op == "call_module" and std_conv(modules[str(node.target)]),
+    )  # fmt: skip
+
+
+def _act(node: fx.Node, modules: dict[str, Any], values: dict, norm: Record, root: str):
+    """The ReLU of a timm norm-act layer, a record of its own after the norm's (None: not
+    such a layer, or its activation nn.Identity). It sits where its ``act`` module is."""
+    if node.op != "call_module" or norm_act(modules[str(node.target)]) is None:
+        return None
+    module = modules[str(node.target)]
+    try:
+        _, op = norm_act_ops(module, norm.shape)
+    except Unreadable as error:
+        raise CannotExpress(*_where(node, modules, root), str(error)) from None
+    if op is None:
+        return None
+    return replace(
+        norm, index=norm.index + 1, op=op, path=f"{node.target}.act",
+        type_name=type(module.act).__name__, inputs=(norm.index,), bias=True,
     )  # fmt: skip
 
 

@@ -28,15 +28,13 @@ from resdsl.ir.network import Network
 
 def verify(records: Sequence[Record], net: Network) -> None:
     """Refuse at the first record the IR of the spec read from them does not hold (NOTE)."""
-    ir_digest: list[int] = []
-    for node in net.nodes:
-        ir_digest.append(_digest(node.op, [ir_digest[i] for i in node.inputs]))
+    ir_digest = _ir_digests(net)
     known = set(ir_digest)
     mine: dict[int, int] = {}
     for r in records:
         if r.op is None:
             continue
-        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
+        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.true_op()
         mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
         if mine[r.index] not in known:
             article = "an" if r.op.kind[:1] in "aeiou" else "a"
@@ -56,21 +54,30 @@ def correspondence(records: Sequence[Record], net: Network) -> dict[int, int]:
     node index): the node computing what the record computes. It lets a model's weights be
     placed in the spec's module whatever either calls its layers (benchmarks/import_fuzz.py).
     """
-    ir_digest: list[int] = []
+    ir_digest = _ir_digests(net)
     where: dict[int, int] = {}
-    for index, node in enumerate(net.nodes):
-        ir_digest.append(_digest(node.op, [ir_digest[i] for i in node.inputs]))
-        where.setdefault(ir_digest[-1], index)
+    for index, digest in enumerate(ir_digest):
+        where.setdefault(digest, index)
     mine: dict[int, int] = {}
     found: dict[int, int] = {}
     for r in records:
         if r.op is None:
             continue
-        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.op
+        op = net.nodes[0].op if isinstance(r.op, ops.Input) else r.true_op()
         mine[r.index] = _digest(op, [mine[i] for i in inputs_of(records, r)])
         if mine[r.index] in where:
             found[r.index] = where[mine[r.index]]
     return found
+
+
+def _ir_digests(net: Network) -> list[int]:
+    """Each IR node's digest; a flatten's is its input's, as a reshape's record passes its
+    input on (the flatten after a classifier that is a 1x1 conv: timm's ResNetV2 head)."""
+    digests: list[int] = []
+    for node in net.nodes:
+        inputs = [digests[i] for i in node.inputs]
+        digests.append(inputs[0] if isinstance(node.op, ops.Flatten) else _digest(node.op, inputs))
+    return digests
 
 
 def _digest(op: ops.Op, inputs: list[int]) -> int:
