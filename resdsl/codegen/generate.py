@@ -83,6 +83,10 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
         len(net.nodes),
     )
     classifier_at = next((i for i, n in enumerate(net.nodes) if i > pooled and n.op.params()), None)
+    # Whether each nn.Sequential runs whole before the head's pool, or item by item around it
+    # (a position table: list.index per node was cubic in a stem of thousands of items).
+    position = {id(node): i for i, node in enumerate(net.nodes)}
+    whole = {c: position[id(members[-1])] < pooled for c, members in sequences.items()}
     final = len(net.nodes) - 1
     shape = "?"
     num_features = None
@@ -107,13 +111,12 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
         container, _, item = node.path.partition(".")
         if container in sequences and item:  # an item of an nn.Sequential (timm's stem, head)
             members = sequences[container]
-            whole = all(net.nodes.index(m) < pooled for m in members)
             if container not in declared:
                 declared.add(container)
                 init += _sequential(container, members)
-                if whole:
+                if whole[container]:
                     forward.append(f"x = self.{container}(x)" + shape_comment(members[-1].shape))
-            if not whole:
+            if not whole[container]:
                 call = f"self.{container}[{item}]" if item.isdecimal() else f"self.{node.path}"
                 forward.append(f"x = {call}(x)" + _comment_of(node))
             continue
@@ -277,15 +280,15 @@ def _sequences(net: Network) -> dict[str, list[Node]]:
     ``conv1.1`` ... (timm's deep stem) or ``stem.conv``, ``stem.pool`` (timm's ResNetV2), by
     container, in order. Numbered items must run 0, 1, 2, ..., named ones differ, one after
     another, or the module would not be the IR's."""
-    found: dict[str, list[Node]] = {}
-    for node in net.nodes:
+    found: dict[str, list[int]] = {}
+    for index, node in enumerate(net.nodes):
         container, _, item = node.path.partition(".")
         if node.section in ("stem", "head") and item:  # others: attribute refuses
-            found.setdefault(attribute(container, node.span), []).append(node)
-    for container, members in found.items():
+            found.setdefault(attribute(container, node.span), []).append(index)
+    for container, indices in found.items():
+        members = [net.nodes[i] for i in indices]
         items = [member.path.partition(".")[2] for member in members]
-        first = net.nodes.index(members[0])
-        contiguous = members == list(net.nodes[first : first + len(members)])
+        contiguous = indices == list(range(indices[0], indices[0] + len(indices)))
         numbered = all(item.isdecimal() for item in items)
         ordered = (
             items == [str(i) for i in range(len(members))]
@@ -297,7 +300,7 @@ def _sequences(net: Network) -> dict[str, list[Node]]:
                 members[0].span,
                 f"resdsl compile cannot emit {container} as an nn.Sequential of {items}",
             )
-    return found
+    return {container: [net.nodes[i] for i in indices] for container, indices in found.items()}
 
 
 def _display_path(file: str) -> str:
