@@ -83,10 +83,8 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
         len(net.nodes),
     )
     classifier_at = next((i for i, n in enumerate(net.nodes) if i > pooled and n.op.params()), None)
-    # Whether each nn.Sequential runs whole before the head's pool, or item by item around it
-    # (a position table: list.index per node was cubic in a stem of thousands of items).
-    position = {id(node): i for i, node in enumerate(net.nodes)}
-    whole = {c: position[id(members[-1])] < pooled for c, members in sequences.items()}
+    # Whether each nn.Sequential runs whole before the head's pool, or item by item around it.
+    whole = {container: at[-1] < pooled for container, at in sequences.items()}
     final = len(net.nodes) - 1
     shape = "?"
     num_features = None
@@ -110,7 +108,7 @@ def network_context(net: Network, block: dict[str, Any]) -> dict[str, Any]:
             continue
         container, _, item = node.path.partition(".")
         if container in sequences and item:  # an item of an nn.Sequential (timm's stem, head)
-            members = sequences[container]
+            members = [net.nodes[i] for i in sequences[container]]
             if container not in declared:
                 declared.add(container)
                 init += _sequential(container, members)
@@ -265,21 +263,32 @@ def _item(call: str, indent: int) -> list[str]:
     arguments = rest[:-1]
     if indent + 4 + len(arguments) <= _LINE:
         return [f"    {name}(", f"        {arguments}", "    ),"]
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(arguments):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(arguments[start:i].strip())
-            start = i + 1
-    parts.append(arguments[start:].strip())
+    parts = _arguments(arguments)
     return [f"    {name}(", *(f"        {part}," for part in parts), "    ),"]
 
 
-def _sequences(net: Network) -> dict[str, list[Node]]:
-    """The stem's and head's ``nn.Sequential`` containers: nodes with paths ``conv1.0``,
-    ``conv1.1`` ... (timm's deep stem) or ``stem.conv``, ``stem.pool`` (timm's ResNetV2), by
-    container, in order. Numbered items must run 0, 1, 2, ..., named ones differ, one after
-    another, or the module would not be the IR's."""
+def _arguments(text: str) -> list[str]:
+    """A call's arguments, split at the commas outside brackets (the last one empty after a
+    trailing comma).
+
+    >>> _arguments("a, f(b, c), [d, e],")
+    ['a', 'f(b, c)', '[d, e]', '']
+    """
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:at].strip())
+            start = at + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _sequences(net: Network) -> dict[str, list[int]]:
+    """The stem's and head's ``nn.Sequential`` containers: the indices of the nodes with paths
+    ``conv1.0``, ``conv1.1`` ... (timm's deep stem) or ``stem.conv``, ``stem.pool`` (timm's
+    ResNetV2), by container, in order. Numbered items must run 0, 1, 2, ..., named ones
+    differ, one after another, or the module would not be the IR's."""
     found: dict[str, list[int]] = {}
     for index, node in enumerate(net.nodes):
         container, _, item = node.path.partition(".")
@@ -300,7 +309,7 @@ def _sequences(net: Network) -> dict[str, list[Node]]:
                 members[0].span,
                 f"resdsl compile cannot emit {container} as an nn.Sequential of {items}",
             )
-    return {container: [net.nodes[i] for i in indices] for container, indices in found.items()}
+    return found
 
 
 def _display_path(file: str) -> str:
@@ -441,13 +450,7 @@ def _split_call(line: str) -> list[str]:
     body = line[opening + 1 : close].strip()
     if close < 0 or opening < 0 or not body:
         return [line]  # nothing ruff could split either
-    items, depth, start = [], 0, 0
-    for at, char in enumerate(body):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            items.append(body[start:at].strip())
-            start = at + 1
-    items.append(body[start:].strip())
+    items = _arguments(body)
     inner = indent + "    "
     head, tail = line[: opening + 1], indent + line[close:]
     if items[-1] and len(inner) + len(body) <= _LINE:

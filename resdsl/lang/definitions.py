@@ -354,11 +354,13 @@ class _Checker:
     def error(self, span: Span, message: str) -> None:
         self.found.append(Diagnostic(span, f"block {self.d.name}: {message}"))
 
-    def _dotted(self) -> None:
-        """A dotted layer name is an item of an ``nn.Sequential``: numbered (``downsample.0``, a
-        shortcut block's; ``conv1.3``, a deep stem's) or named (``stem.conv``, ``head.fc``,
-        timm's ``nn.Sequential(OrderedDict(...))``). One level only: ``a.b.c`` would name a
-        layer of a module within a module."""
+    def _labels(self) -> None:
+        """Layer names the generated module can give attributes. Each part a Python name that
+        is not private, a keyword or a builtin. A dotted name is an item of an ``nn.Sequential``:
+        numbered (``downsample.0``, a shortcut block's; ``conv1.3``, a deep stem's) or named
+        (``stem.conv``, ``head.fc``, timm's ``nn.Sequential(OrderedDict(...))``), one level only
+        (``a.b.c`` would name a layer of a module within a module), and never also a layer's
+        own name."""
         for layer in _layers(self.d.body):
             label = layer.label
             parts = [] if label is None else label.text.split(".")
@@ -390,7 +392,7 @@ class _Checker:
                 return
 
     def run(self) -> list[Diagnostic]:
-        self._dotted()
+        self._labels()
         for param in self.d.params:
             name = param.name.text
             if name in self.known:
